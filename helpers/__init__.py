@@ -1,0 +1,63 @@
+"""Transformer Fundamentals: the shared code every notebook imports.
+
+layers       the parts of a transformer (positions, attention, MLP, norms, block, tiny model)
+activations  record and summarise what each layer outputs, and gradient norms
+plotting     every figure in one style
+training     a tiny training loop with a progress bar
+data         small tasks and a tiny corpus, nothing downloaded
+checks       exercise checkers
+setup        seeds, device, environment report
+"""
+
+from . import activations, checks, data, layers, plotting, setup, training
+from .layers import (
+    MLP,
+    BatchNorm,
+    LayerNorm,
+    LearnedPositionalEmbedding,
+    MultiHeadAttention,
+    RMSNorm,
+    SinusoidalPositionalEncoding,
+    TinyTransformer,
+    TransformerBlock,
+    attention,
+    causal_mask,
+    sinusoidal_positional_encoding,
+)
+from .setup import describe_environment, get_device, seed_everything, setup_notebook
+from .training import train
+
+# The one place that names the repository: the Colab badges and the setup cell's clone URL follow it
+# (tests/test_notebooks_meta.py checks that they do). A fork changes this line and runs
+# `python tools/set_repository.py`.
+REPOSITORY = "transformer-fundamentals/transformer-fundamentals"
+BRANCH = "main"
+
+__all__ = [
+    "activations",
+    "checks",
+    "data",
+    "layers",
+    "plotting",
+    "setup",
+    "training",
+    "MLP",
+    "BatchNorm",
+    "LayerNorm",
+    "LearnedPositionalEmbedding",
+    "MultiHeadAttention",
+    "RMSNorm",
+    "SinusoidalPositionalEncoding",
+    "TinyTransformer",
+    "TransformerBlock",
+    "attention",
+    "causal_mask",
+    "sinusoidal_positional_encoding",
+    "describe_environment",
+    "get_device",
+    "seed_everything",
+    "setup_notebook",
+    "train",
+    "REPOSITORY",
+    "BRANCH",
+]

@@ -1,0 +1,411 @@
+"""The parts of a transformer, one idea per class.
+
+The notebooks build each of these step by step; this module is the single reference they end on.
+Shapes follow the convention (batch, seq, d_model) throughout. Every layer equals its torch
+counterpart (tests/test_layers.py proves it), so nothing here silently differs from `torch.nn`.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+from ._validate import check_choice, check_positive_int, check_tensor
+
+# ----------------------------------------------------------------------------- positions
+
+
+def sinusoidal_positional_encoding(seq_len, d_model, base=10000.0):
+    """Vaswani et al. 2017, section 3.5: PE[pos, 2i] = sin(pos / base^(2i/d)), PE[pos, 2i+1] = cos(...).
+
+    Returns a (seq_len, d_model) float32 tensor. An odd d_model works: the last column is a sine.
+    """
+    check_positive_int(seq_len, "seq_len")
+    check_positive_int(d_model, "d_model")
+    position = torch.arange(seq_len, dtype=torch.float32)[:, None]  # (seq_len, 1)
+    two_i = torch.arange(0, d_model, 2, dtype=torch.float32)  # the even feature indices 2i
+    angles = position / base ** (two_i / d_model)  # (seq_len, ceil(d_model / 2))
+    pe = torch.zeros(seq_len, d_model)
+    pe[:, 0::2] = torch.sin(angles)
+    pe[:, 1::2] = torch.cos(angles[:, : d_model // 2])
+    return pe
+
+
+class SinusoidalPositionalEncoding(nn.Module):
+    """The fixed encoding as a module: forward(seq_len) -> (seq_len, d_model). Nothing to learn."""
+
+    def __init__(self, max_len, d_model):
+        super().__init__()
+        self.max_len = max_len
+        # A buffer, not a parameter: it moves with .to(device) but the optimizer never sees it.
+        self.register_buffer("pe", sinusoidal_positional_encoding(max_len, d_model), persistent=False)
+
+    def forward(self, seq_len):
+        _check_seq_len(seq_len, self.max_len)
+        return self.pe[:seq_len]
+
+
+class LearnedPositionalEmbedding(nn.Module):
+    """One trained vector per position (GPT-2 style): forward(seq_len) -> (seq_len, d_model)."""
+
+    def __init__(self, max_len, d_model):
+        super().__init__()
+        check_positive_int(max_len, "max_len")
+        check_positive_int(d_model, "d_model")
+        self.max_len = max_len
+        self.embedding = nn.Embedding(max_len, d_model)
+
+    def forward(self, seq_len):
+        _check_seq_len(seq_len, self.max_len)
+        positions = torch.arange(seq_len, device=self.embedding.weight.device)
+        return self.embedding(positions)
+
+
+def _check_seq_len(seq_len, max_len):
+    check_positive_int(seq_len, "seq_len")
+    if seq_len > max_len:
+        raise ValueError(f"sequence length {seq_len} is longer than max_len={max_len} this model was built for")
+
+
+# ----------------------------------------------------------------------------- attention
+
+
+def causal_mask(seq_len, device=None):
+    """(seq_len, seq_len) boolean mask, True where query i may look at key j, i.e. j <= i."""
+    return torch.ones(seq_len, seq_len, dtype=torch.bool, device=device).tril()
+
+
+def attention(q, k, v, mask=None, causal=False):
+    """Scaled dot-product attention: softmax(q k^T / sqrt(d_k)) v.
+
+    q: (..., seq_q, d_k), k: (..., seq_k, d_k), v: (..., seq_k, d_v).
+    mask: boolean, True = may attend (as in F.scaled_dot_product_attention), broadcastable to
+    (..., seq_q, seq_k); or a float mask that is added to the scores.
+    Returns (output (..., seq_q, d_v), weights (..., seq_q, seq_k)).
+    """
+    check_tensor(q, "q", layout="(..., seq_q, d_k)", min_ndim=2)
+    check_tensor(k, "k", layout="(..., seq_k, d_k)", min_ndim=2)
+    check_tensor(v, "v", layout="(..., seq_k, d_v)", min_ndim=2)
+    if k.shape[-1] != q.shape[-1]:
+        raise ValueError(f"q and k must share d_k (last dim): q has shape {tuple(q.shape)}, k has {tuple(k.shape)}")
+    if v.shape[-2] != k.shape[-2]:
+        raise ValueError(
+            f"k and v must have the same number of positions (dim -2): k has shape {tuple(k.shape)}, v has {tuple(v.shape)}"
+        )
+    if q.shape[:-2] != k.shape[:-2] or k.shape[:-2] != v.shape[:-2]:
+        raise ValueError(
+            f"q, k, v must share their leading (batch/head) dims: got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
+        )
+    seq_q, seq_k = q.shape[-2], k.shape[-2]
+
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., seq_q, seq_k)
+    allowed = None
+    if causal:
+        allowed = torch.ones(seq_q, seq_k, dtype=torch.bool, device=q.device).tril()
+    if mask is not None:
+        if not isinstance(mask, torch.Tensor):
+            raise TypeError(f"mask must be a torch.Tensor broadcastable to {(seq_q, seq_k)}, got {type(mask).__name__}")
+        try:
+            torch.broadcast_shapes(mask.shape, scores.shape)
+        except RuntimeError:
+            raise ValueError(
+                f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape {tuple(scores.shape)}"
+            ) from None
+        if mask.dtype == torch.bool:
+            allowed = mask if allowed is None else allowed & mask
+        else:
+            scores = scores + mask
+    if allowed is not None:
+        if not allowed.expand_as(scores).any(dim=-1).all():
+            raise ValueError("the mask leaves some query with no key to attend to (a row of all False)")
+        scores = scores.masked_fill(~allowed, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ v, weights
+
+
+class MultiHeadAttention(nn.Module):
+    """n_heads attentions side by side, each on d_model / n_heads features, then mixed by out_proj.
+
+    forward(x, mask=None, causal=None) -> (batch, seq, d_model). The last call's attention weights,
+    (batch, n_heads, seq, seq), are kept in `self.weights` for plotting.
+    """
+
+    def __init__(self, d_model, n_heads, bias=True, causal=False):
+        super().__init__()
+        check_positive_int(d_model, "d_model")
+        check_positive_int(n_heads, "n_heads")
+        if d_model % n_heads:
+            raise ValueError(f"d_model must be divisible by n_heads: d_model={d_model}, n_heads={n_heads}")
+        self.d_model, self.n_heads, self.d_head = d_model, n_heads, d_model // n_heads
+        self.causal = causal
+        # One matrix makes q, k and v for all heads at once, laid out like torch's in_proj_weight.
+        self.in_proj = nn.Linear(d_model, 3 * d_model, bias=bias)
+        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.weights = None
+
+    def forward(self, x, mask=None, causal=None):
+        check_tensor(x, "x", layout=f"(batch, seq, d_model={self.d_model})", ndim=3, last_dim=self.d_model)
+        batch, seq, _ = x.shape
+        q, k, v = self.in_proj(x).split(self.d_model, dim=-1)
+        # (batch, seq, d_model) -> (batch, n_heads, seq, d_head): each head attends on its own slice.
+        q, k, v = (t.view(batch, seq, self.n_heads, self.d_head).transpose(1, 2) for t in (q, k, v))
+        out, weights = attention(q, k, v, mask=mask, causal=self.causal if causal is None else causal)
+        self.weights = weights.detach()
+        out = out.transpose(1, 2).reshape(batch, seq, self.d_model)  # merge the heads again
+        return self.out_proj(out)
+
+    @torch.no_grad()
+    def load_from_torch(self, mha):
+        """Copy the weights of a torch.nn.MultiheadAttention (same d_model and heads) into this layer."""
+        if not isinstance(mha, nn.MultiheadAttention):
+            raise TypeError(f"expected a torch.nn.MultiheadAttention, got {type(mha).__name__}")
+        if (mha.embed_dim, mha.num_heads) != (self.d_model, self.n_heads):
+            raise ValueError(
+                f"shape mismatch: this layer has d_model={self.d_model}, n_heads={self.n_heads}; "
+                f"the torch layer has embed_dim={mha.embed_dim}, num_heads={mha.num_heads}"
+            )
+        if mha.in_proj_weight is None:
+            raise ValueError("torch layer has separate k/v dimensions (kdim/vdim); only the shared layout is supported")
+        self.in_proj.weight.copy_(mha.in_proj_weight)
+        self.out_proj.weight.copy_(mha.out_proj.weight)
+        if self.in_proj.bias is not None:
+            self.in_proj.bias.copy_(mha.in_proj_bias)
+            self.out_proj.bias.copy_(mha.out_proj.bias)
+        return self
+
+
+# ----------------------------------------------------------------------------- MLP
+
+ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
+
+
+class MLP(nn.Module):
+    """Position-wise feed-forward: expand to d_hidden, nonlinearity, project back to d_model."""
+
+    def __init__(self, d_model, d_hidden=None, activation="gelu", bias=True):
+        super().__init__()
+        check_positive_int(d_model, "d_model")
+        d_hidden = 4 * d_model if d_hidden is None else d_hidden
+        check_positive_int(d_hidden, "d_hidden")
+        check_choice(activation, "activation", ACTIVATIONS)
+        self.d_model = d_model
+        self.fc_in = nn.Linear(d_model, d_hidden, bias=bias)
+        self.act = ACTIVATIONS[activation]()
+        self.fc_out = nn.Linear(d_hidden, d_model, bias=bias)
+
+    def forward(self, x):
+        check_tensor(x, "x", layout=f"(..., d_model={self.d_model})", min_ndim=1, last_dim=self.d_model)
+        return self.fc_out(self.act(self.fc_in(x)))
+
+
+# ----------------------------------------------------------------------------- normalization
+
+
+class LayerNorm(nn.Module):
+    """Each token on its own: subtract the mean of its features, divide by their std, scale and shift."""
+
+    def __init__(self, d_model, eps=1e-5):
+        super().__init__()
+        check_positive_int(d_model, "d_model")
+        self.d_model, self.eps = d_model, eps
+        self.weight = nn.Parameter(torch.ones(d_model))
+        self.bias = nn.Parameter(torch.zeros(d_model))
+
+    def forward(self, x):
+        check_tensor(x, "x", layout=f"(..., d_model={self.d_model})", min_ndim=1, last_dim=self.d_model)
+        mean = x.mean(dim=-1, keepdim=True)
+        var = x.var(dim=-1, keepdim=True, unbiased=False)  # biased, as torch.nn.LayerNorm
+        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+
+
+class RMSNorm(nn.Module):
+    """LayerNorm without the centring: divide each token by the root mean square of its features."""
+
+    def __init__(self, d_model, eps=1e-6):
+        super().__init__()
+        check_positive_int(d_model, "d_model")
+        self.d_model, self.eps = d_model, eps
+        self.weight = nn.Parameter(torch.ones(d_model))
+
+    def forward(self, x):
+        check_tensor(x, "x", layout=f"(..., d_model={self.d_model})", min_ndim=1, last_dim=self.d_model)
+        rms = torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps)
+        return x / rms * self.weight
+
+
+class BatchNorm(nn.Module):
+    """Each feature on its own, normalized over the batch (and over positions for (batch, seq, d) input).
+
+    Training mode uses the current batch's statistics and updates running averages; eval mode uses
+    the running averages. Matches torch.nn.BatchNorm1d on x.transpose(1, 2).
+    """
+
+    def __init__(self, d_model, eps=1e-5, momentum=0.1):
+        super().__init__()
+        check_positive_int(d_model, "d_model")
+        self.d_model, self.eps, self.momentum = d_model, eps, momentum
+        self.weight = nn.Parameter(torch.ones(d_model))
+        self.bias = nn.Parameter(torch.zeros(d_model))
+        self.register_buffer("running_mean", torch.zeros(d_model))
+        self.register_buffer("running_var", torch.ones(d_model))
+
+    def forward(self, x):
+        layout = f"(batch, d_model={self.d_model}) or (batch, seq, d_model={self.d_model})"
+        check_tensor(x, "x", layout=layout, ndim=(2, 3), last_dim=self.d_model)
+        dims = tuple(range(x.dim() - 1))  # every axis but the features
+        if self.training:
+            n = x.numel() // self.d_model
+            if n < 2:
+                raise ValueError(
+                    f"BatchNorm in training mode needs more than 1 value per feature, got input of shape "
+                    f"{tuple(x.shape)}; use a bigger batch or call .eval()"
+                )
+            mean = x.mean(dim=dims)
+            var = x.var(dim=dims, unbiased=False)
+            with torch.no_grad():  # torch keeps the unbiased variance in its running average
+                self.running_mean.lerp_(mean, self.momentum)
+                self.running_var.lerp_(var * n / (n - 1), self.momentum)
+        else:
+            mean, var = self.running_mean, self.running_var
+        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+
+
+NORMS = {"layer": LayerNorm, "rms": RMSNorm, "batch": BatchNorm, None: None}
+
+
+def make_norm(kind, d_model):
+    check_choice(kind, "norm", NORMS)
+    return nn.Identity() if kind is None else NORMS[kind](d_model)
+
+
+# ----------------------------------------------------------------------------- block and model
+
+
+class TransformerBlock(nn.Module):
+    """Attention then MLP, each optionally wrapped in a skip connection and a norm.
+
+    pre-norm (GPT-2):  x = x + attn(norm1(x));  x = x + mlp(norm2(x))
+    post-norm (2017):  x = norm1(x + attn(x));  x = norm2(x + mlp(x))
+    skip=False drops the "x +"; norm=None drops the norms; attention/mlp=False drops that sublayer.
+    """
+
+    def __init__(
+        self,
+        d_model,
+        n_heads,
+        d_hidden=None,
+        skip=True,
+        norm="layer",
+        norm_position="pre",
+        causal=False,
+        activation="gelu",
+        attention=True,
+        mlp=True,
+    ):
+        super().__init__()
+        check_choice(norm_position, "norm_position", ("pre", "post"))
+        check_choice(norm, "norm", NORMS)
+        if not (attention or mlp):
+            raise ValueError("a block needs at least one sublayer: attention=True or mlp=True")
+        self.d_model, self.skip, self.norm_position = d_model, skip, norm_position
+        self.attn = MultiHeadAttention(d_model, n_heads, causal=causal) if attention else None
+        self.mlp = MLP(d_model, d_hidden, activation) if mlp else None
+        self.norm1 = make_norm(norm, d_model) if attention else None
+        self.norm2 = make_norm(norm, d_model) if mlp else None
+
+    def _sublayer(self, x, layer, norm):
+        if self.norm_position == "pre":
+            out = layer(norm(x))
+            return x + out if self.skip else out
+        return norm(x + layer(x) if self.skip else layer(x))
+
+    def forward(self, x, mask=None):
+        check_tensor(x, "x", layout=f"(batch, seq, d_model={self.d_model})", ndim=3, last_dim=self.d_model)
+        if self.attn is not None:
+            x = self._sublayer(x, lambda h: self.attn(h, mask=mask), self.norm1)
+        if self.mlp is not None:
+            x = self._sublayer(x, self.mlp, self.norm2)
+        return x
+
+
+class TinyTransformer(nn.Module):
+    """A small transformer language model: token embedding + positions -> blocks -> final norm -> head.
+
+    forward(idx (batch, seq) of token ids) -> logits (batch, seq, vocab_size).
+    causal=True makes it a decoder (GPT); causal=False lets every token see the whole sequence.
+    The final norm is used with pre-norm blocks (whose output is not normalized), as in GPT-2.
+    """
+
+    def __init__(
+        self,
+        vocab_size,
+        d_model=64,
+        n_layers=2,
+        n_heads=4,
+        max_len=64,
+        positional="sinusoidal",
+        d_hidden=None,
+        skip=True,
+        norm="layer",
+        norm_position="pre",
+        causal=True,
+        activation="gelu",
+    ):
+        super().__init__()
+        check_positive_int(vocab_size, "vocab_size")
+        check_positive_int(n_layers, "n_layers")
+        check_positive_int(max_len, "max_len")
+        check_choice(positional, "positional", ("sinusoidal", "learned", None))
+        self.vocab_size, self.max_len = vocab_size, max_len
+        self.token_embedding = nn.Embedding(vocab_size, d_model)
+        if positional == "sinusoidal":
+            self.positional = SinusoidalPositionalEncoding(max_len, d_model)
+        elif positional == "learned":
+            self.positional = LearnedPositionalEmbedding(max_len, d_model)
+        else:
+            self.positional = None
+        self.blocks = nn.ModuleList(
+            TransformerBlock(d_model, n_heads, d_hidden, skip, norm, norm_position, causal, activation)
+            for _ in range(n_layers)
+        )
+        self.final_norm = make_norm(norm if norm_position == "pre" else None, d_model)
+        self.head = nn.Linear(d_model, vocab_size)
+
+    def forward(self, idx):
+        if not isinstance(idx, torch.Tensor) or idx.dtype not in (torch.int64, torch.int32):
+            got = idx.dtype if isinstance(idx, torch.Tensor) else type(idx).__name__
+            raise TypeError(f"idx must be a tensor of integer token ids (torch.long), got {got}")
+        if idx.dim() != 2:
+            raise ValueError(f"idx: expected shape (batch, seq), got shape {tuple(idx.shape)}")
+        seq = idx.shape[1]
+        if seq > self.max_len:
+            raise ValueError(f"sequence length {seq} is longer than max_len={self.max_len} this model was built for")
+        if idx.numel() and (idx.min() < 0 or idx.max() >= self.vocab_size):
+            raise ValueError(
+                f"token ids must be in [0, {self.vocab_size}), got values from {idx.min().item()} to {idx.max().item()}"
+            )
+        x = self.token_embedding(idx)
+        if self.positional is not None:
+            x = x + self.positional(seq)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.final_norm(x))
+
+    def num_parameters(self):
+        return sum(p.numel() for p in self.parameters())
+
+
+__all__ = [
+    "sinusoidal_positional_encoding",
+    "SinusoidalPositionalEncoding",
+    "LearnedPositionalEmbedding",
+    "causal_mask",
+    "attention",
+    "MultiHeadAttention",
+    "MLP",
+    "LayerNorm",
+    "RMSNorm",
+    "BatchNorm",
+    "TransformerBlock",
+    "TinyTransformer",
+]

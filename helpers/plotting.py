@@ -1,0 +1,111 @@
+"""One look for every figure: title, labelled axes, legend, small PNGs. Every function returns its Figure."""
+
+import matplotlib.pyplot as plt
+import torch
+
+STYLE = {
+    "figure.figsize": (6.0, 3.5),
+    "figure.dpi": 80,  # small PNGs keep the committed notebooks light
+    "savefig.dpi": 80,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "font.size": 10,
+}
+
+
+def use_workshop_style():
+    plt.rcParams.update(STYLE)
+
+
+def _to_numpy(t):
+    return t.detach().float().cpu().numpy() if isinstance(t, torch.Tensor) else t
+
+
+def plot_activation_magnitudes(runs, stat="rms", log=False, title=None):
+    """Per-layer magnitude for one or several model variants on one axes.
+
+    runs: {variant label: {layer name: stats dict}} as from activations.activation_stats,
+    or a single {layer name: stats dict} for one variant.
+    """
+    if runs and all(isinstance(v, dict) and stat in v for v in runs.values()):
+        runs = {"model": runs}
+    fig, ax = plt.subplots()
+    for label, stats in runs.items():
+        missing = [n for n, s in stats.items() if stat not in s]
+        if missing:
+            raise KeyError(f"{label}: no {stat!r} in the stats of {missing}; choose one of {sorted(next(iter(stats.values())))}")
+        ax.plot(range(len(stats)), [s[stat] for s in stats.values()], marker="o", label=label)
+    names = list(next(iter(runs.values())))
+    ax.set_xticks(range(len(names)), names, rotation=45 if len(names) > 6 else 0, ha="right" if len(names) > 6 else "center")
+    ax.set_xlabel("layer")
+    ax.set_ylabel(f"activation {stat}" + (" (log scale)" if log else ""))
+    if log:
+        ax.set_yscale("log")
+    ax.set_title(title or f"Activation {stat} per layer")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_attention(weights, tokens=None, query_tokens=None, title="Attention weights"):
+    """Heatmap of a (seq_q, seq_k) attention matrix: row = the query, column = the key it looks at."""
+    w = _to_numpy(weights)
+    if w.ndim != 2:
+        raise ValueError(f"weights: expected shape (seq_q, seq_k), got {tuple(w.shape)}; pick one batch item and head")
+    fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    image = ax.imshow(w, cmap="viridis", vmin=0.0, vmax=max(float(w.max()), 1e-9))
+    keys = tokens
+    queries = query_tokens if query_tokens is not None else tokens
+    if keys is not None:
+        ax.set_xticks(range(len(keys)), keys, rotation=90 if max(len(str(t)) for t in keys) > 2 else 0)
+    if queries is not None:
+        ax.set_yticks(range(len(queries)), queries)
+    ax.grid(False)
+    ax.set_xlabel("key (attended to)")
+    ax.set_ylabel("query (attending)")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="weight")
+    fig.tight_layout()
+    return fig
+
+
+def plot_positional_encoding(pe, title="Sinusoidal positional encoding"):
+    """Heatmap of a (seq_len, d_model) encoding: one row per position."""
+    pe = _to_numpy(pe)
+    if pe.ndim != 2:
+        raise ValueError(f"pe: expected shape (seq_len, d_model), got {tuple(pe.shape)}")
+    fig, ax = plt.subplots()
+    image = ax.imshow(pe, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
+    ax.grid(False)
+    ax.set_xlabel("feature index")
+    ax.set_ylabel("position")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="value")
+    fig.tight_layout()
+    return fig
+
+
+def plot_losses(losses, title="Training loss", log=False, smooth=1):
+    """Loss curves, {label: list of per-step losses}; smooth > 1 draws a running mean over that many steps."""
+    if not isinstance(losses, dict):
+        losses = {"loss": losses}
+    fig, ax = plt.subplots()
+    for label, values in losses.items():
+        values = torch.as_tensor(list(values), dtype=torch.float64)
+        if smooth > 1 and len(values) >= smooth:
+            values = values.unfold(0, smooth, 1).mean(-1)
+            steps = range(smooth - 1, smooth - 1 + len(values))
+        else:
+            steps = range(len(values))
+        ax.plot(steps, values.numpy(), label=label)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss" + (" (log scale)" if log else ""))
+    if log:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    return fig

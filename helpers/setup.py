@@ -1,0 +1,68 @@
+"""Seeds, device choice and the environment report that every notebook starts with."""
+
+import os
+import platform
+import random
+
+import numpy as np
+import torch
+
+DEVICE_ENV = "WORKSHOP_DEVICE"  # e.g. WORKSHOP_DEVICE=cpu forces the CPU on a GPU machine
+_DEVICES = ("cpu", "cuda", "mps")
+
+
+def seed_everything(seed=0):
+    """Seed Python, NumPy and torch (all devices), so a re-run draws the same numbers."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds CUDA and MPS
+    return seed
+
+
+def _mps_available():
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
+def get_device():
+    """cuda if there is a GPU, then Apple's mps, then cpu; the WORKSHOP_DEVICE variable overrides."""
+    wanted = os.environ.get(DEVICE_ENV, "").strip().lower()
+    if wanted:
+        if wanted not in _DEVICES:
+            raise ValueError(f"{DEVICE_ENV} must be one of {list(_DEVICES)}, got {wanted!r}")
+        available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": _mps_available()}
+        if not available[wanted]:
+            raise RuntimeError(f"{DEVICE_ENV}={wanted} but this machine has no {wanted} device")
+        return torch.device(wanted)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if _mps_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def describe_environment(device=None):
+    """One line per item: Python, torch, numpy, matplotlib versions and the device in use."""
+    import matplotlib
+
+    device = get_device() if device is None else torch.device(device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    lines = [
+        f"python     {platform.python_version()}",
+        f"torch      {torch.__version__}",
+        f"numpy      {np.__version__}",
+        f"matplotlib {matplotlib.__version__}",
+        f"device     {device} ({name})",
+        f"threads    {torch.get_num_threads()}",
+    ]
+    return "\n".join(lines)
+
+
+def setup_notebook(seed=0):
+    """What the first cell of every notebook does: seed, set the plot style, return the device."""
+    from .plotting import use_workshop_style
+
+    seed_everything(seed)
+    use_workshop_style()
+    return get_device()
