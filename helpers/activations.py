@@ -48,7 +48,9 @@ def record_activations(model, x, modules=None, include_input=True):
 
     if include_input and named:
         first = next(iter(named.values()))
-        handles.append(first.register_forward_pre_hook(lambda m, inputs: recorded.setdefault("input", inputs[0].detach())))
+        handles.append(
+            first.register_forward_pre_hook(lambda m, inputs: recorded.setdefault("input", inputs[0].detach()))
+        )
     try:
         for name, module in named.items():
             handles.append(module.register_forward_hook(keep(name)))

@@ -87,14 +87,18 @@ def attention(q, k, v, mask=None, causal=False):
     check_tensor(k, "k", layout="(..., seq_k, d_k)", min_ndim=2)
     check_tensor(v, "v", layout="(..., seq_k, d_v)", min_ndim=2)
     if k.shape[-1] != q.shape[-1]:
-        raise ValueError(f"q and k must share d_k (last dim): q has shape {tuple(q.shape)}, k has {tuple(k.shape)}")
+        raise ValueError(
+            f"q and k must share d_k (last dim): q has shape {tuple(q.shape)}, k has {tuple(k.shape)}"
+        )
     if v.shape[-2] != k.shape[-2]:
         raise ValueError(
-            f"k and v must have the same number of positions (dim -2): k has shape {tuple(k.shape)}, v has {tuple(v.shape)}"
+            f"k and v must have the same number of positions (dim -2): "
+            f"k has shape {tuple(k.shape)}, v has {tuple(v.shape)}"
         )
     if q.shape[:-2] != k.shape[:-2] or k.shape[:-2] != v.shape[:-2]:
         raise ValueError(
-            f"q, k, v must share their leading (batch/head) dims: got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
+            "q, k, v must share their leading (batch/head) dims: "
+            f"got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
         )
     seq_q, seq_k = q.shape[-2], k.shape[-2]
 

@@ -36,10 +36,12 @@ def plot_activation_magnitudes(runs, stat="rms", log=False, title=None):
     for label, stats in runs.items():
         missing = [n for n, s in stats.items() if stat not in s]
         if missing:
-            raise KeyError(f"{label}: no {stat!r} in the stats of {missing}; choose one of {sorted(next(iter(stats.values())))}")
+            choices = sorted(next(iter(stats.values())))
+            raise KeyError(f"{label}: no {stat!r} in the stats of {missing}; choose one of {choices}")
         ax.plot(range(len(stats)), [s[stat] for s in stats.values()], marker="o", label=label)
     names = list(next(iter(runs.values())))
-    ax.set_xticks(range(len(names)), names, rotation=45 if len(names) > 6 else 0, ha="right" if len(names) > 6 else "center")
+    crowded = len(names) > 6
+    ax.set_xticks(range(len(names)), names, rotation=45 if crowded else 0, ha="right" if crowded else "center")
     ax.set_xlabel("layer")
     ax.set_ylabel(f"activation {stat}" + (" (log scale)" if log else ""))
     if log:

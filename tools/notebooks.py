@@ -32,7 +32,9 @@ def execute(path, timeout=120):
     nb = nbformat.read(path, as_version=4)
     os.environ["WORKSHOP_PROGRESS"] = "0"
     os.environ.pop("MPLBACKEND", None)  # let the kernel use its inline backend, as in Jupyter
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     times = []
     original = client.async_execute_cell
 
@@ -76,7 +78,8 @@ def draft(script, out):
     def flush():
         text = "\n".join(lines).strip("\n")
         if kind == "markdown":
-            cells.append(nbformat.v4.new_markdown_cell("\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in text.splitlines())))
+            uncommented = (line[2:] if line.startswith("# ") else line.lstrip("#") for line in text.splitlines())
+            cells.append(nbformat.v4.new_markdown_cell("\n".join(uncommented)))
         elif kind == "code" and text:
             cells.append(nbformat.v4.new_code_cell(text))
 
