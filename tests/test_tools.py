@@ -1,0 +1,31 @@
+import importlib.util
+import pathlib
+
+import nbformat
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_draft_turns_percent_cells_into_a_notebook(tmp_path, capsys):
+    script = tmp_path / "draft.py"
+    script.write_text("# %% [markdown]\n# # Title\n#\n# Some *text*.\n\n# %%\nx = 1\nprint(x)\n\n# %%\n\n")
+    out = tmp_path / "draft.ipynb"
+    load("notebooks").draft(script, out)
+    nb = nbformat.read(out, as_version=4)
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code"]  # the empty code cell is dropped
+    assert nb.cells[0].source == "# Title\n\nSome *text*."
+    assert nb.cells[1].source == "x = 1\nprint(x)"
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+def test_budgets():
+    tools = load("notebooks")
+    assert tools.notebook_budget(pathlib.Path("00_setup.ipynb")) == 10.0
+    assert tools.notebook_budget(pathlib.Path("03_mlp.ipynb")) == 25.0
