@@ -181,6 +181,7 @@ def _mlp_cases():
 
     return [
         ("x of shape (5, 4), d_hidden=16", (_randn(5, 4, seed=1) * 2, *weights(4, 16, 10))),
+        ("a single token, x of shape (4,)", (_randn(4, seed=4) * 2, *weights(4, 16, 40))),
         ("a batch, x of shape (2, 3, 8), d_hidden=32", (_randn(2, 3, 8, seed=2) * 2, *weights(8, 32, 20))),
         ("d_hidden=6, not 4 x d_model: x of shape (1, 4, 3)", (_randn(1, 4, 3, seed=3) * 2, *weights(3, 6, 30))),
     ]
@@ -497,3 +498,117 @@ def check_mean_pairwise_cosine(learner_fn):
         )
         print(f"   Hint: {_skip_mistake_hint(learner_fn, cases[0][1], mistakes, generic)}")
     return ok
+
+
+# --- 05 normalization ---
+
+
+def _rms_norm_reference(x, eps=1e-6):
+    return x / torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps)
+
+
+def check_rms_norm(learner_fn):
+    """learner_fn(x, eps=1e-6) -> x divided by the root mean square of its last dimension (no scale)."""
+    cases = [
+        ("x of shape (2, 3, 8), features off-centre", (_randn(2, 3, 8, seed=1) * 3 + 1,)),
+        ("one token, x of shape (1, 5)", (_randn(1, 5, seed=2),)),
+        ("tiny values, x of shape (2, 4) times 0.001 (is eps inside the square root?)", (_randn(2, 4, seed=3) * 1e-3,)),
+    ]
+    mistakes = [
+        (
+            "your result matches layer norm: RMSNorm does NOT subtract the mean, it only divides each token by "
+            "sqrt(mean(x ** 2) + eps).",
+            lambda x: torch.nn.functional.layer_norm(x, x.shape[-1:], eps=1e-6),
+        ),
+        (
+            "you divided by the mean square, not its square root: "
+            "x / torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps).",
+            lambda x: x / (x.pow(2).mean(dim=-1, keepdim=True) + 1e-6),
+        ),
+        (
+            "eps belongs inside the square root: sqrt(mean(x ** 2) + eps), not sqrt(mean(x ** 2)) + eps.",
+            lambda x: x / (x.pow(2).mean(dim=-1, keepdim=True).sqrt() + 1e-6),
+        ),
+        (
+            "you normalized over the wrong axis: each token is divided by the RMS of its OWN features, "
+            "mean over dim=-1 with keepdim=True.",
+            lambda x: x / torch.sqrt(x.pow(2).mean(dim=0, keepdim=True) + 1e-6),
+        ),
+    ]
+    generic = (
+        "rms = torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps) is one number per token; return x / rms. "
+        "No mean subtraction, no scale."
+    )
+    # The tiny-values case tells all of these mistakes apart (there eps matters).
+    hint = _hint_from_mistakes(learner_fn, cases[2][1], mistakes, generic)
+    return check_function(learner_fn, _rms_norm_reference, cases, "RMSNorm", hint=hint, atol=1e-4)
+
+
+# --- 01 positional encoding ---
+
+
+def _order_invariance_cases():
+    """(description, pool function, is it order-invariant?, why) for check_order_invariance; x is (8, 4)."""
+    position_weights = torch.arange(1.0, 9.0)[:, None]  # 1, 2, ..., 8: one weight per position
+
+    def self_attention(x):
+        return layers.attention(x, x, x)[0]
+
+    return [
+        ("the mean over positions", lambda x: x.mean(dim=0), True, "a sum does not care about the order of its terms"),
+        ("the first token, x[0]", lambda x: x[0], False, "after a shuffle another token is first"),
+        ("the max over positions", lambda x: x.max(dim=0).values, True, "the largest value stays the largest"),
+        (
+            "a position-weighted sum, sum of p * x[p]",
+            lambda x: (position_weights * x).sum(dim=0),
+            False,
+            "each token's weight depends on where it stands",
+        ),
+        (
+            "self-attention's output rows, attention(x, x, x)",
+            self_attention,
+            False,
+            "its rows move with the input rows (equivariant), so the output tensor changes",
+        ),
+        (
+            "the mean of self-attention's output rows",
+            lambda x: self_attention(x).mean(dim=0),
+            True,
+            "the rows only move, and their mean ignores where they are",
+        ),
+    ]
+
+
+def check_order_invariance(learner_fn):
+    """learner_fn(pool, x (seq, d)) -> True if pool(x) stays the same when the rows (positions) of x are shuffled."""
+    name = "shuffle test"
+    hint = (
+        "shuffle the rows with x[torch.randperm(len(x))] and compare pool(x) with pool(shuffled) using "
+        "torch.allclose(..., atol=1e-5): summing in another order changes the last bits, so == is too strict. "
+        "One shuffle can keep a token in place: try a few."
+    )
+    if not callable(learner_fn):
+        return _verdict(name, f"expected a function, got {_describe(learner_fn)}", hint)
+    x = _randn(8, 4, seed=0)
+    cases = _order_invariance_cases()
+    for description, pool, invariant, why in cases:
+        try:
+            with torch.random.fork_rng(devices=[]):  # the learner's shuffles leave the notebook's seed alone
+                torch.manual_seed(0)
+                got = learner_fn(pool, x.clone())
+        except NotImplementedError:
+            return _verdict(name, "not implemented yet: replace the `raise NotImplementedError` with your code", hint)
+        except Exception as error:  # a learner's bug: report it, don't raise it
+            problem = f"for pool = {description}, your function raised {type(error).__name__}: {error}"
+            return _verdict(name, problem, hint)
+        if isinstance(got, torch.Tensor) and got.numel() == 1 and got.dtype == torch.bool:
+            got = bool(got)
+        if not isinstance(got, bool):
+            return _verdict(name, f"for pool = {description}: expected True or False, got {_describe(got)}", hint)
+        if got != invariant:
+            verdict = "it is order-invariant, but it is not" if got else "it is not order-invariant, but it is"
+            return _verdict(name, f"for pool = {description}: you said {verdict}: {why}", hint)
+    passed = _verdict(name, None, hint, n_cases=len(cases))
+    print("   order-invariant:     " + "; ".join(d for d, _, inv, _ in cases if inv))
+    print("   not order-invariant: " + "; ".join(d for d, _, inv, _ in cases if not inv))
+    return passed
