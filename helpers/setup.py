@@ -59,10 +59,18 @@ def describe_environment(device=None):
     return "\n".join(lines)
 
 
-def setup_notebook(seed=0):
-    """What the first cell of every notebook does: seed, set the plot style, return the device."""
+def setup_notebook(seed=0, threads=1):
+    """What the first cell of every notebook does: seed, pick CPU threads, set the plot style, return the device.
+
+    One CPU thread by default: the workshop's models are tiny, so more threads have little to share and,
+    on a busy 2-core machine, spin against each other and run many times slower; and with one thread
+    floating-point sums add up in the same order whatever the machine's core count, so every run prints
+    the same numbers.
+    """
     from .plotting import use_workshop_style
 
     seed_everything(seed)
+    if threads is not None:
+        torch.set_num_threads(threads)
     use_workshop_style()
     return get_device()

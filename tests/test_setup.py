@@ -51,9 +51,16 @@ def test_describe_environment_lists_versions():
     assert "device     cpu" in text
 
 
-def test_setup_notebook_seeds_and_returns_a_device(monkeypatch):
+def test_setup_notebook_seeds_threads_and_returns_a_device(monkeypatch):
     monkeypatch.setenv("WORKSHOP_DEVICE", "cpu")
-    assert helpers.setup_notebook(seed=3) == torch.device("cpu")
-    value = torch.rand(1)
-    setup.seed_everything(3)
-    assert torch.equal(value, torch.rand(1))
+    threads = torch.get_num_threads()
+    try:
+        assert helpers.setup_notebook(seed=3) == torch.device("cpu")
+        value = torch.rand(1)
+        assert torch.get_num_threads() == 1
+        setup.seed_everything(3)
+        assert torch.equal(value, torch.rand(1))
+        helpers.setup_notebook(seed=3, threads=None)
+        assert torch.get_num_threads() == 1  # None leaves the thread count alone
+    finally:
+        torch.set_num_threads(threads)
