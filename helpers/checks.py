@@ -147,6 +147,23 @@ def check_attention(learner_fn):
     )
 
 
+def check_softmax(learner_fn):
+    """learner_fn(scores) -> softmax over the last dimension (00_setup's demonstration of a checker)."""
+    cases = [
+        ("scores of shape (2, 3)", (torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]),)),
+        ("a batch of shape (2, 4, 5)", (_randn(2, 4, 5, seed=1),)),
+        ("large scores, shape (1, 3)", (torch.tensor([[1000.0, 1001.0, 1002.0]]),)),
+    ]
+    return check_function(
+        learner_fn,
+        lambda scores: torch.softmax(scores, dim=-1),
+        cases,
+        "softmax",
+        hint="exponentiate, then divide by the sum over the LAST dim (keepdim=True); subtract each row's max "
+        "first, so that large scores do not overflow to inf.",
+    )
+
+
 def check_layer_norm(learner_fn):
     """learner_fn(x, eps=1e-5) -> x normalized over its last dimension (no scale or shift)."""
     cases = [

@@ -76,3 +76,15 @@ def test_learner_cannot_change_the_reference_inputs():
 
     assert not checks.check_attention(mutates)  # wrong answer, but the next check still sees clean inputs
     assert checks.check_attention(helpers.attention)
+
+
+def test_softmax_checker(capsys):
+    assert checks.check_softmax(lambda s: torch.softmax(s, dim=-1))
+
+    def overflows(scores):  # right formula, but exp(1000) is inf
+        e = torch.exp(scores)
+        return e / e.sum(dim=-1, keepdim=True)
+
+    assert not checks.check_softmax(overflows)
+    out = capsys.readouterr().out
+    assert "large scores" in out and "nan or inf" in out and "subtract each row's max" in out
