@@ -2,6 +2,7 @@
 
     python tools/notebooks.py run [NOTEBOOK ...]     execute in place and save the outputs (Restart & Run All)
     python tools/notebooks.py bench [NOTEBOOK ...]   execute copies, report seconds per notebook and slowest cell
+    python tools/notebooks.py student [NOTEBOOK ...] write notebooks/student/: the exercises left for the learner
     python tools/notebooks.py draft SCRIPT.py OUT.ipynb   turn a '# %%' percent-format draft into a notebook
 
 Both run and bench set WORKSHOP_PROGRESS=0 (no progress bars), as the test suite does. With no
@@ -10,8 +11,10 @@ others, 10 s for any one cell; bench exits 1 when one is over.
 """
 
 import argparse
+import copy
 import os
 import pathlib
+import re
 import sys
 import time
 
@@ -20,7 +23,10 @@ from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+STUDENT = NOTEBOOKS / "student"
 CELL_BUDGET_S = 10.0
+SOLUTION = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION[ \t]*$", re.S | re.M)
+CHECK = re.compile(r"^assert (helpers\.checks\.check_\w+\(.*\))$", re.M)
 
 
 def notebook_budget(path):
@@ -71,6 +77,38 @@ def report(path, times):
     return not over
 
 
+def student_version(nb, name):
+    """The notebook with each solution replaced by `raise NotImplementedError`, outputs cleared.
+
+    The checker calls lose their `assert`, so an exercise not done yet prints the checker's hint instead
+    of stopping the notebook: the lesson goes on, since later cells never use the learner's answers.
+    """
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = SOLUTION.sub(
+                lambda m: f"{m['indent']}# YOUR CODE HERE\n{m['indent']}raise NotImplementedError", cell.source
+            )
+            cell.source = CHECK.sub(r"\1", cell.source)
+            cell.outputs, cell.execution_count = [], None
+    title = nb.cells[0]
+    title.source = title.source.replace(f"/notebooks/{name})", f"/notebooks/student/{name})", 1)
+    title.source += (
+        f"\n\n> **Your version:** the exercises are left for you (`# YOUR CODE HERE`). The worked solutions and "
+        f"the outputs are in [`../{name}`](../{name})."
+    )
+    return nb
+
+
+def write_student(paths):
+    STUDENT.mkdir(exist_ok=True)
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        if any("# BEGIN SOLUTION" in c.source for c in nb.cells if c.cell_type == "code"):
+            nbformat.write(student_version(nb, path.name), STUDENT / path.name)
+            print(f"wrote {STUDENT.relative_to(ROOT) / path.name}")
+
+
 def draft(script, out):
     """'# %%' starts a code cell, '# %% [markdown]' a markdown cell whose lines start with '# '."""
     cells, kind, lines = [], None, []
@@ -99,7 +137,7 @@ def draft(script, out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["run", "bench", "draft"])
+    parser.add_argument("command", choices=["run", "bench", "student", "draft"])
     parser.add_argument("paths", nargs="*")
     args = parser.parse_args(argv)
     if args.command == "draft":
@@ -107,6 +145,8 @@ def main(argv=None):
             parser.error("draft takes SCRIPT.py OUT.ipynb")
         return draft(*args.paths)
     paths = [pathlib.Path(p).resolve() for p in args.paths] or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if args.command == "student":
+        return write_student(paths)
     ok = True
     for path in paths:
         nb, times = execute(path)
