@@ -29,3 +29,23 @@ def test_budgets():
     tools = load("notebooks")
     assert tools.notebook_budget(pathlib.Path("00_setup.ipynb")) == 10.0
     assert tools.notebook_budget(pathlib.Path("03_mlp.ipynb")) == 25.0
+
+
+def test_student_version_replaces_solutions_and_keeps_the_lesson_going():
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# T\n\n[badge](https://colab/x/blob/main/notebooks/01_t.ipynb)"),
+            nbformat.v4.new_code_cell(
+                "def f(x):\n    y = 2\n    # BEGIN SOLUTION\n    return x * y\n    # END SOLUTION\n\n\n"
+                "assert helpers.checks.check_f(f)"
+            ),
+        ]
+    )
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="✅")]
+    out = load("notebooks").student_version(nb, "01_t.ipynb")
+    assert out.cells[1].source == (
+        "def f(x):\n    y = 2\n    # YOUR CODE HERE\n    raise NotImplementedError\n\n\nhelpers.checks.check_f(f)"
+    )
+    assert out.cells[1].outputs == [] and out.cells[1].execution_count is None
+    assert "/notebooks/student/01_t.ipynb)" in out.cells[0].source and "../01_t.ipynb" in out.cells[0].source
+    assert nb.cells[1].outputs  # the lesson itself is left alone

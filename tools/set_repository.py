@@ -33,7 +33,7 @@ def main(argv):
     init.write_text(source.replace(f'BRANCH = "{old_branch}"', f'BRANCH = "{branch}"'))
     readme = ROOT / "README.md"
     readme.write_text(rewrite(readme.read_text()))
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+    for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             cell.source = rewrite(cell.source)
