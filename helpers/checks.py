@@ -10,6 +10,7 @@ import math
 import torch
 
 from . import layers
+from .activations import mean_pairwise_cosine
 
 
 def _describe(value):
@@ -179,8 +180,6 @@ def check_layer_norm(learner_fn):
         "unbiased=False, then (x - mean) / sqrt(var + 1e-5).",
         atol=1e-4,
     )
-
-
 
 
 # --- 01 positional encoding ---
@@ -527,8 +526,6 @@ def _cosine_cases():
 
 def check_mean_pairwise_cosine(learner_fn):
     """learner_fn(x (batch, seq, d)) -> one number: the mean cosine similarity over pairs of different tokens."""
-    from .activations import mean_pairwise_cosine
-
     cases = _cosine_cases()
     ok = check_function(learner_fn, mean_pairwise_cosine, cases, "mean pairwise cosine", atol=1e-4)
     if not ok:
