@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-from ._validate import check_choice, check_positive_int, check_tensor
+from ._validate import check_choice, check_matches_parameters, check_positive_int, check_tensor, has_values
 
 # ----------------------------------------------------------------------------- positions
 
@@ -72,24 +72,66 @@ def _check_seq_len(seq_len, max_len):
 
 def causal_mask(seq_len, device=None):
     """(seq_len, seq_len) boolean mask, True where query i may look at key j, i.e. j <= i."""
+    check_positive_int(seq_len, "seq_len")
     return torch.ones(seq_len, seq_len, dtype=torch.bool, device=device).tril()
+
+
+def _check_mask(mask, scores):
+    """The mask as (allowed, additive), one of them None, on the scores' device; refuse what would mask wrongly.
+
+    Boolean: True = may attend. Floating-point: added to the scores, cast to their dtype. Integer masks are
+    refused (torch's scaled_dot_product_attention refuses them too): added to the scores, a 0/1 int mask
+    would hide nothing. A float mask of only 0s and 1s is refused for the same reason.
+    """
+    expected = f"broadcastable to the scores' shape {tuple(scores.shape)} (..., seq_q, seq_k)"
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"mask must be a torch.Tensor {expected}, got {type(mask).__name__}")
+    if mask.dtype != torch.bool and not mask.is_floating_point():
+        raise TypeError(
+            f"mask must be boolean (True = may attend) or floating-point (added to the scores), got dtype "
+            f"{mask.dtype}; for a 0/1 mask pass mask.bool()"
+        )
+    try:
+        broadcast = torch.broadcast_shapes(mask.shape, scores.shape)
+    except RuntimeError:
+        broadcast = None
+    if broadcast != scores.shape or mask.dim() > scores.dim():
+        # A mask with more or bigger dims would broadcast the output to a bigger shape: never what was meant.
+        raise ValueError(
+            f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape {tuple(scores.shape)}"
+        )
+    if mask.dtype == torch.bool:
+        return mask.to(scores.device), None
+    mask = mask.to(device=scores.device, dtype=scores.dtype)
+    if has_values(mask):
+        if (mask.isnan() | mask.isposinf()).any():
+            raise ValueError("mask contains nan or +inf: an additive mask holds 0 (attend) and -inf (blocked)")
+        if ((mask == 0) | (mask == 1)).all() and (mask == 1).any():
+            raise ValueError(
+                "mask is a float tensor of 0s and 1s: a float mask is ADDED to the scores, so it would hide nothing. "
+                "It looks like a boolean mask in disguise: pass mask.bool() (True = may attend), "
+                "or an additive mask of 0 and -inf"
+            )
+    return None, mask
 
 
 def attention(q, k, v, mask=None, causal=False):
     """Scaled dot-product attention: softmax(q k^T / sqrt(d_k)) v.
 
-    q: (..., seq_q, d_k), k: (..., seq_k, d_k), v: (..., seq_k, d_v).
+    q: (..., seq_q, d_k), k: (..., seq_k, d_k), v: (..., seq_k, d_v), all of one dtype.
     mask: boolean, True = may attend (as in F.scaled_dot_product_attention), broadcastable to
-    (..., seq_q, seq_k); or a float mask that is added to the scores.
+    (..., seq_q, seq_k); or a float mask that is added to the scores (0 = attend, -inf = blocked), cast to
+    the scores' dtype. Either is moved to the scores' device. Integer masks, float masks of only 0s and 1s,
+    and masks that leave a query with no key at all are refused with an error.
     Returns (output (..., seq_q, d_v), weights (..., seq_q, seq_k)).
     """
     check_tensor(q, "q", layout="(..., seq_q, d_k)", min_ndim=2)
     check_tensor(k, "k", layout="(..., seq_k, d_k)", min_ndim=2)
     check_tensor(v, "v", layout="(..., seq_k, d_v)", min_ndim=2)
+    if not q.dtype == k.dtype == v.dtype:
+        raise TypeError(f"q, k, v must share one dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
     if k.shape[-1] != q.shape[-1]:
-        raise ValueError(
-            f"q and k must share d_k (last dim): q has shape {tuple(q.shape)}, k has {tuple(k.shape)}"
-        )
+        raise ValueError(f"q and k must share d_k (last dim): q has shape {tuple(q.shape)}, k has {tuple(k.shape)}")
     if v.shape[-2] != k.shape[-2]:
         raise ValueError(
             f"k and v must have the same number of positions (dim -2): "
@@ -103,25 +145,23 @@ def attention(q, k, v, mask=None, causal=False):
     seq_q, seq_k = q.shape[-2], k.shape[-2]
 
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., seq_q, seq_k)
-    allowed = None
+    allowed = additive = None
     if causal:
         allowed = torch.ones(seq_q, seq_k, dtype=torch.bool, device=q.device).tril()
     if mask is not None:
-        if not isinstance(mask, torch.Tensor):
-            raise TypeError(f"mask must be a torch.Tensor broadcastable to {(seq_q, seq_k)}, got {type(mask).__name__}")
-        try:
-            torch.broadcast_shapes(mask.shape, scores.shape)
-        except RuntimeError:
-            raise ValueError(
-                f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape {tuple(scores.shape)}"
-            ) from None
-        if mask.dtype == torch.bool:
-            allowed = mask if allowed is None else allowed & mask
-        else:
-            scores = scores + mask
+        given, additive = _check_mask(mask, scores)
+        if given is not None:
+            allowed = given if allowed is None else allowed & given
+    blocked = None if allowed is None else ~allowed
+    if additive is not None:
+        blocked = additive.isneginf() if blocked is None else blocked | additive.isneginf()
+    if blocked is not None and has_values(blocked) and blocked.all(dim=-1).any():
+        raise ValueError(
+            "the mask leaves some query with no key to attend to (a row of all False, or all -inf in a float mask)"
+        )
+    if additive is not None:
+        scores = scores + additive
     if allowed is not None:
-        if not allowed.expand_as(scores).any(dim=-1).all():
-            raise ValueError("the mask leaves some query with no key to attend to (a row of all False)")
         scores = scores.masked_fill(~allowed, float("-inf"))
     weights = torch.softmax(scores, dim=-1)
     return weights @ v, weights
@@ -131,7 +171,9 @@ class MultiHeadAttention(nn.Module):
     """n_heads attentions side by side, each on d_model / n_heads features, then mixed by out_proj.
 
     forward(x, mask=None, causal=None) -> (batch, seq, d_model). The last call's attention weights,
-    (batch, n_heads, seq, seq), are kept in `self.weights` for plotting.
+    (batch, n_heads, seq, seq), are kept in `self.weights` for plotting. mask as in attention(), of shape
+    (seq, seq) for every sequence, (batch, seq, seq) for each sequence (all its heads), or
+    (batch, n_heads or 1, seq, seq).
     """
 
     def __init__(self, d_model, n_heads, bias=True, causal=False):
@@ -149,6 +191,8 @@ class MultiHeadAttention(nn.Module):
 
     def forward(self, x, mask=None, causal=None):
         check_tensor(x, "x", layout=f"(batch, seq, d_model={self.d_model})", ndim=3, last_dim=self.d_model)
+        check_matches_parameters(x, self)
+        mask = self._per_head(mask)
         batch, seq, _ = x.shape
         q, k, v = self.in_proj(x).split(self.d_model, dim=-1)
         # (batch, seq, d_model) -> (batch, n_heads, seq, d_head): each head attends on its own slice.
@@ -157,6 +201,21 @@ class MultiHeadAttention(nn.Module):
         self.weights = weights.detach()
         out = out.transpose(1, 2).reshape(batch, seq, self.d_model)  # merge the heads again
         return self.out_proj(out)
+
+    @staticmethod
+    def _per_head(mask):
+        """(seq_q, seq_k) applies to all; (batch, seq_q, seq_k) to every head of its own sequence, so it gets a
+        heads axis (broadcast as is, it would line up with the heads); (batch, heads or 1, seq_q, seq_k) as is."""
+        if not isinstance(mask, torch.Tensor):
+            return mask  # None, or something attention() refuses with a clear message
+        if mask.dim() == 3:
+            return mask.unsqueeze(1)
+        if mask.dim() not in (2, 4):
+            raise ValueError(
+                "mask: expected shape (seq_q, seq_k), (batch, seq_q, seq_k) or (batch, n_heads or 1, seq_q, seq_k), "
+                f"got shape {tuple(mask.shape)} ({mask.dim()}-D)"
+            )
+        return mask
 
     @torch.no_grad()
     def load_from_torch(self, mha):

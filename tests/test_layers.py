@@ -137,6 +137,83 @@ def test_attention_mask_errors():
         helpers.attention(x, x, x, mask=torch.zeros(3, 3, dtype=torch.bool))
 
 
+def additive(allowed):
+    return torch.zeros(allowed.shape).masked_fill(~allowed, float("-inf"))
+
+
+@pytest.mark.parametrize("dtype", [torch.int8, torch.uint8, torch.int32, torch.int64])
+def test_integer_masks_are_refused(dtype):
+    x = torch.zeros(1, 3, 4)
+    with pytest.raises(TypeError, match=rf"boolean .* or floating-point .*got dtype {dtype}.*mask.bool\(\)"):
+        helpers.attention(x, x, x, mask=helpers.causal_mask(3).to(dtype))
+
+
+@pytest.mark.parametrize(
+    "mask", [torch.ones(3, 3).tril(), torch.ones(3, 3), torch.ones(3, 3, dtype=torch.float64).tril()]
+)
+def test_float_masks_of_zeros_and_ones_are_refused_with_a_hint(mask):
+    x = torch.zeros(1, 3, 4)
+    with pytest.raises(ValueError, match=r"0s and 1s.*ADDED.*mask.bool\(\)"):
+        helpers.attention(x, x, x, mask=mask)
+
+
+def test_an_all_zero_float_mask_is_an_additive_no_op(gen):
+    q, k, v = (torch.randn(2, 3, 4, generator=gen) for _ in range(3))
+    assert max_diff(helpers.attention(q, k, v, mask=torch.zeros(3, 3))[0], helpers.attention(q, k, v)[0]) == 0
+
+
+@pytest.mark.parametrize("mask_dtype", [torch.float64, torch.float16])
+def test_float_masks_of_another_dtype_are_cast_to_the_scores(mask_dtype, gen):
+    q, k, v = (torch.randn(2, 4, 8, generator=gen) for _ in range(3))
+    mask = additive(helpers.causal_mask(4)) + torch.randn(4, 4, generator=gen)
+    out, weights = helpers.attention(q, k, v, mask=mask.to(mask_dtype))
+    assert out.dtype == weights.dtype == torch.float32
+    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(mask_dtype).float())
+    assert max_diff(out, expected) < ATOL
+
+
+def test_an_all_minus_inf_row_raises_like_an_all_false_row():
+    x = torch.zeros(1, 3, 4)
+    allowed = helpers.causal_mask(3)
+    allowed[1] = False
+    with pytest.raises(ValueError, match="no key to attend to"):
+        helpers.attention(x, x, x, mask=additive(allowed))
+    # ... also when only the causal flag and the float mask together block the row
+    blocked_past = additive(~helpers.causal_mask(3) | torch.eye(3, dtype=torch.bool))
+    blocked_past[2, 2] = float("-inf")
+    with pytest.raises(ValueError, match="no key to attend to"):
+        helpers.attention(x, x, x, mask=blocked_past, causal=True)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_float_masks_with_nan_or_plus_inf_are_refused(value):
+    x = torch.zeros(1, 3, 4)
+    mask = torch.zeros(3, 3)
+    mask[0, 1] = value
+    with pytest.raises(ValueError, match=r"nan or \+inf"):
+        helpers.attention(x, x, x, mask=mask)
+
+
+@pytest.mark.parametrize("shape", [(2, 1, 3, 3), (1, 1, 1, 3, 3), (3, 3, 3)])
+def test_masks_that_would_grow_the_output_are_refused(shape):
+    x = torch.zeros(1, 3, 4)  # scores (1, 3, 3): a bigger mask would broadcast the output up to its shape
+    for mask in (torch.zeros(shape), torch.ones(shape, dtype=torch.bool)):
+        with pytest.raises(ValueError, match="does not broadcast to the scores' shape"):
+            helpers.attention(x, x, x, mask=mask)
+
+
+@pytest.mark.parametrize("seq_len, error", [(2.5, TypeError), (None, TypeError), (0, ValueError), (True, TypeError)])
+def test_causal_mask_rejects_bad_lengths(seq_len, error):
+    with pytest.raises(error, match="seq_len"):
+        helpers.causal_mask(seq_len)
+
+
+def test_boolean_masks_move_to_the_scores_device():
+    x = torch.zeros(1, 3, 4, device="meta")
+    out, weights = helpers.attention(x, x, x, mask=helpers.causal_mask(3))  # the mask is made on the CPU
+    assert out.device.type == weights.device.type == "meta"
+
+
 # ----------------------------------------------------------------------------- multi-head attention
 
 
@@ -169,6 +246,65 @@ def test_multi_head_attention_causal_flag_at_construction(gen):
     assert (mha.weights[0, :, 0, 1:] == 0).all()
     mha(x, causal=False)
     assert (mha.weights[0, :, 0, 1:] > 0).all()
+
+
+def per_sequence_mask():
+    """batch = 2: sequence 0 causal, sequence 1 unmasked."""
+    mask = torch.ones(2, 4, 4, dtype=torch.bool)
+    mask[0] = helpers.causal_mask(4)
+    return mask
+
+
+@pytest.mark.parametrize("as_float", [False, True])
+def test_a_per_sequence_mask_applies_to_every_head_of_its_sequence(as_float, gen):
+    reference = torch_mha(8, 2)  # batch = heads = 2: a mask broadcast along the heads would pass silently
+    ours = helpers.MultiHeadAttention(8, 2).load_from_torch(reference)
+    x = torch.randn(2, 4, 8, generator=gen)
+    mask = per_sequence_mask()
+    out = ours(x, mask=additive(mask) if as_float else mask)
+    future = (ours.weights * ~helpers.causal_mask(4)).sum(dim=(-2, -1))  # (sequence, head)
+    assert (future[0] == 0).all() and (future[1] > 0).all()
+    # torch's 3-D attn_mask is (batch * heads, q, k), True = blocked
+    expected, _ = reference(x, x, x, attn_mask=(~mask).repeat_interleave(2, dim=0))
+    assert max_diff(out, expected) < ATOL
+    q, k, v = (torch.randn(2, 2, 4, 4, generator=gen) for _ in range(3))
+    sdpa = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None])
+    assert max_diff(helpers.attention(q, k, v, mask=mask[:, None])[0], sdpa) < ATOL
+
+
+def test_masks_of_every_accepted_rank_give_the_same_result(gen):
+    ours = helpers.MultiHeadAttention(8, 2)
+    x = torch.randn(2, 4, 8, generator=gen)
+    causal = ours(x, causal=True)
+    for mask in (helpers.causal_mask(4), helpers.causal_mask(4).expand(2, 4, 4), helpers.causal_mask(4)[None, None]):
+        assert max_diff(ours(x, mask=mask), causal) == 0
+    heads = torch.ones(2, 2, 4, 4, dtype=torch.bool)
+    heads[:, 1] = helpers.causal_mask(4)  # 4-D: one mask per (sequence, head)
+    ours(x, mask=heads)
+    future = (ours.weights * ~helpers.causal_mask(4)).sum(dim=(-2, -1))
+    assert (future[:, 0] > 0).all() and (future[:, 1] == 0).all()
+
+
+@pytest.mark.parametrize("shape", [(4,), (1, 2, 1, 4, 4)])
+def test_multi_head_attention_refuses_masks_of_other_ranks(shape):
+    with pytest.raises(ValueError, match=r"mask: expected shape \(seq_q, seq_k\), \(batch, seq_q, seq_k\)"):
+        helpers.MultiHeadAttention(8, 2)(torch.zeros(2, 4, 8), mask=torch.ones(shape, dtype=torch.bool))
+
+
+def test_a_per_sequence_mask_of_the_wrong_batch_is_refused():
+    with pytest.raises(ValueError, match="does not broadcast"):
+        helpers.MultiHeadAttention(8, 2)(torch.zeros(2, 4, 8), mask=torch.ones(3, 4, 4, dtype=torch.bool))
+
+
+def test_block_passes_a_per_sequence_mask_to_every_head(gen):
+    block = helpers.TransformerBlock(8, 2)
+    x = torch.randn(2, 4, 8, generator=gen)
+    out = block(x, mask=per_sequence_mask())
+    future = (block.attn.weights * ~helpers.causal_mask(4)).sum(dim=(-2, -1))
+    assert (future[0] == 0).all() and (future[1] > 0).all()
+    # each sequence alone, with its own (seq, seq) mask, gives the same rows
+    assert max_diff(out[:1], block(x[:1], mask=helpers.causal_mask(4))) < ATOL
+    assert max_diff(out[1:], block(x[1:])) < ATOL
 
 
 def test_multi_head_attention_errors():
