@@ -36,6 +36,7 @@ class SinusoidalPositionalEncoding(nn.Module):
 
     def __init__(self, max_len, d_model):
         super().__init__()
+        check_positive_int(max_len, "max_len")
         self.max_len = max_len
         # A buffer, not a parameter: it moves with .to(device) but the optimizer never sees it.
         self.register_buffer("pe", sinusoidal_positional_encoding(max_len, d_model), persistent=False)
@@ -219,7 +220,11 @@ class MultiHeadAttention(nn.Module):
 
     @torch.no_grad()
     def load_from_torch(self, mha):
-        """Copy the weights of a torch.nn.MultiheadAttention (same d_model and heads) into this layer."""
+        """Copy the weights of a torch.nn.MultiheadAttention (same d_model and heads) into this layer.
+
+        Refuses a torch layer that computes something this one cannot (biases present in one and not the
+        other, add_bias_kv, add_zero_attn, separate kdim/vdim), so the two never silently differ.
+        """
         if not isinstance(mha, nn.MultiheadAttention):
             raise TypeError(f"expected a torch.nn.MultiheadAttention, got {type(mha).__name__}")
         if (mha.embed_dim, mha.num_heads) != (self.d_model, self.n_heads):
@@ -229,9 +234,25 @@ class MultiHeadAttention(nn.Module):
             )
         if mha.in_proj_weight is None:
             raise ValueError("torch layer has separate k/v dimensions (kdim/vdim); only the shared layout is supported")
+        if mha.bias_k is not None or mha.add_zero_attn:
+            raise ValueError(
+                "torch layer was built with add_bias_kv=True or add_zero_attn=True, which add a key this layer "
+                "does not have: build it without them"
+            )
+        ours, theirs = self.in_proj.bias is not None, mha.in_proj_bias is not None
+        if ours != theirs or (mha.out_proj.bias is not None) != theirs:
+            raise ValueError(
+                f"bias mismatch: this layer has bias={ours}, the torch layer has bias={theirs}"
+                + (
+                    f" (out_proj bias={mha.out_proj.bias is not None})"
+                    if (mha.out_proj.bias is not None) != theirs
+                    else ""
+                )
+                + "; build both with the same bias"
+            )
         self.in_proj.weight.copy_(mha.in_proj_weight)
         self.out_proj.weight.copy_(mha.out_proj.weight)
-        if self.in_proj.bias is not None:
+        if ours:
             self.in_proj.bias.copy_(mha.in_proj_bias)
             self.out_proj.bias.copy_(mha.out_proj.bias)
         return self
@@ -258,63 +279,94 @@ class MLP(nn.Module):
 
     def forward(self, x):
         check_tensor(x, "x", layout=f"(..., d_model={self.d_model})", min_ndim=1, last_dim=self.d_model)
+        check_matches_parameters(x, self)
         return self.fc_out(self.act(self.fc_in(x)))
 
 
 # ----------------------------------------------------------------------------- normalization
 
 
+def _check_eps(eps):
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
+        raise ValueError(f"eps must be a positive number, got {eps!r}")
+
+
+def _compute_dtype(x):
+    """float16/bfloat16 inputs are normalized in float32 and cast back, as torch's norms do: in half
+    precision x**2 overflows above |x| = 256 and the result would be 0 or nan."""
+    return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+
+
 class LayerNorm(nn.Module):
-    """Each token on its own: subtract the mean of its features, divide by their std, scale and shift."""
+    """Each token on its own: subtract the mean of its features, divide by their std, scale and shift.
+
+    Returns the input's dtype; half-precision input is computed in float32 (as torch.nn.LayerNorm).
+    """
 
     def __init__(self, d_model, eps=1e-5):
         super().__init__()
         check_positive_int(d_model, "d_model")
+        _check_eps(eps)
         self.d_model, self.eps = d_model, eps
         self.weight = nn.Parameter(torch.ones(d_model))
         self.bias = nn.Parameter(torch.zeros(d_model))
 
     def forward(self, x):
         check_tensor(x, "x", layout=f"(..., d_model={self.d_model})", min_ndim=1, last_dim=self.d_model)
-        mean = x.mean(dim=-1, keepdim=True)
-        var = x.var(dim=-1, keepdim=True, unbiased=False)  # biased, as torch.nn.LayerNorm
-        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+        h = x.to(_compute_dtype(x))
+        mean = h.mean(dim=-1, keepdim=True)
+        var = h.var(dim=-1, keepdim=True, unbiased=False)  # biased, as torch.nn.LayerNorm
+        return ((h - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias).to(x.dtype)
 
 
 class RMSNorm(nn.Module):
-    """LayerNorm without the centring: divide each token by the root mean square of its features."""
+    """LayerNorm without the centring: divide each token by the root mean square of its features.
+
+    Returns the input's dtype; half-precision input is computed in float32 (as torch.nn.RMSNorm).
+    """
 
     def __init__(self, d_model, eps=1e-6):
         super().__init__()
         check_positive_int(d_model, "d_model")
+        _check_eps(eps)
         self.d_model, self.eps = d_model, eps
         self.weight = nn.Parameter(torch.ones(d_model))
 
     def forward(self, x):
         check_tensor(x, "x", layout=f"(..., d_model={self.d_model})", min_ndim=1, last_dim=self.d_model)
-        rms = torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps)
-        return x / rms * self.weight
+        h = x.to(_compute_dtype(x))
+        rms = torch.sqrt(h.pow(2).mean(dim=-1, keepdim=True) + self.eps)
+        return (h / rms * self.weight).to(x.dtype)
 
 
 class BatchNorm(nn.Module):
     """Each feature on its own, normalized over the batch (and over positions for (batch, seq, d) input).
 
-    Training mode uses the current batch's statistics and updates running averages; eval mode uses
-    the running averages. Matches torch.nn.BatchNorm1d on x.transpose(1, 2).
+    Training mode uses the current batch's statistics and updates running averages (momentum=None: the
+    plain average over all batches so far, as torch); eval mode uses the running averages. Matches
+    torch.nn.BatchNorm1d on x.transpose(1, 2). Returns the input's dtype; half-precision input is
+    computed in float32.
     """
 
     def __init__(self, d_model, eps=1e-5, momentum=0.1):
         super().__init__()
         check_positive_int(d_model, "d_model")
+        _check_eps(eps)
+        if momentum is not None and (
+            isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1
+        ):
+            raise ValueError(f"momentum must be a number in [0, 1] or None (cumulative average), got {momentum!r}")
         self.d_model, self.eps, self.momentum = d_model, eps, momentum
         self.weight = nn.Parameter(torch.ones(d_model))
         self.bias = nn.Parameter(torch.zeros(d_model))
         self.register_buffer("running_mean", torch.zeros(d_model))
         self.register_buffer("running_var", torch.ones(d_model))
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))  # as torch's state_dict
 
     def forward(self, x):
         layout = f"(batch, d_model={self.d_model}) or (batch, seq, d_model={self.d_model})"
         check_tensor(x, "x", layout=layout, ndim=(2, 3), last_dim=self.d_model)
+        h = x.to(_compute_dtype(x))
         dims = tuple(range(x.dim() - 1))  # every axis but the features
         if self.training:
             n = x.numel() // self.d_model
@@ -323,14 +375,18 @@ class BatchNorm(nn.Module):
                     f"BatchNorm in training mode needs more than 1 value per feature, got input of shape "
                     f"{tuple(x.shape)}; use a bigger batch or call .eval()"
                 )
-            mean = x.mean(dim=dims)
-            var = x.var(dim=dims, unbiased=False)
+            mean = h.mean(dim=dims)
+            var = h.var(dim=dims, unbiased=False)
             with torch.no_grad():  # torch keeps the unbiased variance in its running average
-                self.running_mean.lerp_(mean, self.momentum)
-                self.running_var.lerp_(var * n / (n - 1), self.momentum)
+                self.num_batches_tracked += 1
+                buffers = self.running_mean.dtype
+                # a tensor, not .item(): nothing leaves the device
+                weight = 1 / self.num_batches_tracked.to(buffers) if self.momentum is None else self.momentum
+                self.running_mean.lerp_(mean.to(buffers), weight)
+                self.running_var.lerp_((var * n / (n - 1)).to(buffers), weight)
         else:
             mean, var = self.running_mean, self.running_var
-        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+        return ((h - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias).to(x.dtype)
 
 
 NORMS = {"layer": LayerNorm, "rms": RMSNorm, "batch": BatchNorm, None: None}
@@ -384,6 +440,7 @@ class TransformerBlock(nn.Module):
 
     def forward(self, x, mask=None):
         check_tensor(x, "x", layout=f"(batch, seq, d_model={self.d_model})", ndim=3, last_dim=self.d_model)
+        check_matches_parameters(x, self)
         if self.attn is not None:
             x = self._sublayer(x, lambda h: self.attn(h, mask=mask), self.norm1)
         if self.mlp is not None:
@@ -443,7 +500,7 @@ class TinyTransformer(nn.Module):
         seq = idx.shape[1]
         if seq > self.max_len:
             raise ValueError(f"sequence length {seq} is longer than max_len={self.max_len} this model was built for")
-        if idx.numel() and (idx.min() < 0 or idx.max() >= self.vocab_size):
+        if idx.numel() and has_values(idx) and (idx.min() < 0 or idx.max() >= self.vocab_size):
             raise ValueError(
                 f"token ids must be in [0, {self.vocab_size}), got values from {idx.min().item()} to {idx.max().item()}"
             )

@@ -1,6 +1,8 @@
 """Our layers equal torch's reference modules, and wrong input gets a message that names the shapes."""
 
 import math
+import re
+import warnings
 
 import pytest
 import torch
@@ -307,6 +309,25 @@ def test_block_passes_a_per_sequence_mask_to_every_head(gen):
     assert max_diff(out[1:], block(x[1:])) < ATOL
 
 
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"bias": False}, "bias mismatch: this layer has bias=True, the torch layer has bias=False"),
+        ({"add_bias_kv": True}, "add_bias_kv=True or add_zero_attn=True"),
+        ({"add_zero_attn": True}, "add_bias_kv=True or add_zero_attn=True"),
+        ({"kdim": 4, "vdim": 4}, "separate k/v dimensions"),
+    ],
+)
+def test_load_from_torch_refuses_what_it_cannot_copy(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        helpers.MultiHeadAttention(8, 2).load_from_torch(nn.MultiheadAttention(8, 2, **kwargs))
+
+
+def test_load_from_torch_never_drops_the_torch_biases():
+    with pytest.raises(ValueError, match="this layer has bias=False, the torch layer has bias=True"):
+        helpers.MultiHeadAttention(8, 2, bias=False).load_from_torch(nn.MultiheadAttention(8, 2))
+
+
 def test_multi_head_attention_errors():
     with pytest.raises(ValueError, match="d_model must be divisible by n_heads: d_model=10, n_heads=4"):
         helpers.MultiHeadAttention(10, 4)
@@ -397,6 +418,103 @@ def test_batch_norm_training_needs_more_than_one_value():
     with pytest.raises(ValueError, match=r"more than 1 value per feature.*\(1, 1, 8\).*\.eval\(\)"):
         helpers.BatchNorm(8)(torch.zeros(1, 1, 8))
     helpers.BatchNorm(8).eval()(torch.zeros(1, 1, 8))  # eval mode is fine
+
+
+def torch_norm(ours):
+    """torch's counterpart of one of our norms, with the same parameters and buffers."""
+    if isinstance(ours, helpers.LayerNorm):
+        reference = nn.LayerNorm(ours.d_model, eps=ours.eps)
+    elif isinstance(ours, helpers.RMSNorm):
+        reference = nn.RMSNorm(ours.d_model, eps=ours.eps)
+    else:
+        reference = nn.BatchNorm1d(ours.d_model, eps=ours.eps, momentum=ours.momentum)
+    reference.load_state_dict(ours.state_dict())
+    return reference.to(ours.weight.dtype)
+
+
+@pytest.mark.parametrize("norm", [helpers.LayerNorm, helpers.RMSNorm, helpers.BatchNorm])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_norms_on_half_precision_input_with_large_values_match_torch(norm, dtype, gen):
+    ours = norm(8)
+    randomize(ours)
+    reference = torch_norm(ours)
+    x = (torch.randn(4, 8, generator=gen) * 300).to(dtype)  # x**2 overflows float16 above 256
+    out = ours(x)
+    with warnings.catch_warnings():  # torch's RMSNorm warns that mixed dtypes take its slower path
+        warnings.simplefilter("ignore", UserWarning)
+        expected = reference(x)
+    assert out.dtype == dtype
+    assert out.abs().max() > 0.5  # not the zeros of a half-precision x**2 overflow
+    assert max_diff(out.float(), expected.float()) < 0.02
+
+
+@pytest.mark.parametrize("norm", [helpers.LayerNorm, helpers.RMSNorm, helpers.BatchNorm])
+def test_norms_in_float64(norm, gen):
+    ours = norm(8).double()
+    randomize(ours)
+    reference = torch_norm(ours)
+    for step in range(2):  # BatchNorm trains its running averages in float64 too
+        x = torch.randn(5, 8, generator=gen, dtype=torch.float64) + step
+        out = ours(x)
+        assert out.dtype == torch.float64 and max_diff(out, reference(x)) < 1e-12
+
+
+@pytest.mark.parametrize("norm", [helpers.LayerNorm, helpers.RMSNorm, helpers.BatchNorm])
+def test_norms_on_float64_input_keep_float64(norm, gen):
+    # torch's LayerNorm and BatchNorm1d refuse float64 input with float32 parameters; ours computes it in float64
+    ours = norm(8)
+    randomize(ours)
+    x = torch.randn(5, 8, generator=gen, dtype=torch.float64)
+    out = ours(x)
+    assert out.dtype == torch.float64
+    assert max_diff(out, torch_norm(ours).double()(x)) < 1e-6
+
+
+def test_batch_norm_momentum_none_is_the_cumulative_average(gen):
+    ours = helpers.BatchNorm(8, momentum=None)
+    reference = nn.BatchNorm1d(8, momentum=None)
+    batches = [torch.randn(6, 8, generator=gen) + i for i in range(4)]
+    for x in batches:
+        assert max_diff(ours(x), reference(x)) < ATOL
+    assert max_diff(ours.running_mean, reference.running_mean) < ATOL
+    assert max_diff(ours.running_var, reference.running_var) < ATOL
+    assert max_diff(ours.running_mean, torch.stack([x.mean(0) for x in batches]).mean(0)) < ATOL
+    assert ours.num_batches_tracked.item() == reference.num_batches_tracked.item() == 4
+
+
+@pytest.mark.parametrize("momentum", [-0.1, 1.5, "0.1", True])
+def test_batch_norm_refuses_bad_momentum(momentum):
+    with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\] or None"):
+        helpers.BatchNorm(8, momentum=momentum)
+
+
+@pytest.mark.parametrize("norm", [helpers.LayerNorm, helpers.RMSNorm, helpers.BatchNorm])
+@pytest.mark.parametrize("eps", [0, -1e-5, None])
+def test_norms_refuse_bad_eps(norm, eps):
+    with pytest.raises(ValueError, match="eps must be a positive number"):
+        norm(8, eps=eps)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: helpers.MultiHeadAttention(8, 2), lambda: helpers.MLP(8), lambda: helpers.TransformerBlock(8, 2)]
+)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16])
+def test_layers_name_both_dtypes_when_input_and_parameters_differ(make, dtype):
+    layer = make()
+    with pytest.raises(TypeError, match=rf"x has dtype {dtype} but the \w+'s parameters have dtype torch.float32"):
+        layer(torch.zeros(2, 3, 8, dtype=dtype))
+    layer.to(dtype)(torch.zeros(2, 3, 8, dtype=dtype))  # converting the layer makes it work
+
+
+def test_layers_name_both_devices_when_input_and_parameters_differ():
+    with pytest.raises(ValueError, match="x is on device meta but the MLP's parameters are on cpu"):
+        helpers.MLP(8)(torch.zeros(2, 8, device="meta"))
+
+
+def test_attention_refuses_mixed_dtypes():
+    x = torch.zeros(1, 3, 4)
+    with pytest.raises(TypeError, match="q, k, v must share one dtype, got torch.float32, torch.float64"):
+        helpers.attention(x, x.double(), x)
 
 
 @pytest.mark.parametrize("norm", [helpers.LayerNorm, helpers.RMSNorm, helpers.BatchNorm])
