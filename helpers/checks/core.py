@@ -56,7 +56,8 @@ class Verdict:
 def verdict(name, problem=None, hint=None, n_cases=0, stuck=None):
     """Print one verdict and return it: passed when `problem` is None, else the problem and its hint.
 
-    stuck: the name of the learner's function, to point at `helpers.checks.solution(...)` after a wrong answer.
+    stuck: the name of the learner's function: after a wrong answer, point at `helpers.checks.solution(...)` when
+    a lesson holds a worked solution of that name.
     """
     if problem is None:
         print(f"✅ {name}: passed ({n_cases} test case{'s' if n_cases != 1 else ''})")
@@ -64,7 +65,7 @@ def verdict(name, problem=None, hint=None, n_cases=0, stuck=None):
     print(f"❌ {name}: {problem}")
     if hint:
         print(f"   Hint: {hint}")
-    if stuck:
+    if stuck and stuck in _solution_cells():
         print("   " + STUCK.format(name=stuck))
     return Verdict(name, False, problem, hint)
 
@@ -402,6 +403,8 @@ def _solution_cells(notebooks=NOTEBOOKS):
     import json  # the notebook format is plain JSON: no nbformat needed on a learner's machine
 
     found = {}
+    if not notebooks.is_dir():  # helpers without the lessons beside it
+        return found
     for path in sorted(notebooks.glob("[0-9][0-9]_*.ipynb")):
         for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
@@ -420,7 +423,7 @@ def solution(name):
     """
     if callable(name) and hasattr(name, "__name__"):
         name = name.__name__
-    cells = _solution_cells() if NOTEBOOKS.is_dir() else {}
+    cells = _solution_cells()
     if name not in cells:
         known = ", ".join(sorted(cells)) or "none found (the lesson notebooks are not beside helpers/)"
         print(f"No exercise called {name!r}. Exercises with a worked solution: {known}.")
