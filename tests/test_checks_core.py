@@ -81,7 +81,7 @@ def test_run_learner_reports_every_kind_of_failure():
         raise NotImplementedError
 
     assert fails_with(stub).stub
-    assert "SystemExit" in fails_with(lambda x: exit()).message  # noqa: PLR1722 - the learner's exit()
+    assert "SystemExit" in fails_with(lambda x: exit()).message  # the learner's own exit()
     assert "KeyboardInterrupt" in fails_with(lambda x: (_ for _ in ()).throw(KeyboardInterrupt)).message
     assert "raised ZeroDivisionError" in fails_with(lambda x: 1 / 0).message
     assert "returned None" in fails_with(lambda x: None).message
@@ -211,6 +211,15 @@ def test_solution_prints_the_lesson_block_without_markers(capsys):
     out = capsys.readouterr().out
     assert f"from notebooks/{notebook}" in out
     assert "BEGIN SOLUTION" not in out and f"def {name}(" in out
+    assert "helpers.checks.check_" not in out
+
+
+def test_solution_of_04_leaves_out_the_lessons_own_check(capsys):
+    if "residual_forward" not in core._solution_cells():
+        pytest.skip("04 has no residual_forward exercise any more")
+    checks.solution("residual_forward")
+    out = capsys.readouterr().out
+    assert "x = x + f(x)" in out and "assert" not in out
 
 
 def test_solution_accepts_the_function_and_names_the_known_ones(capsys):

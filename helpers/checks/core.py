@@ -396,6 +396,7 @@ def _show(value):
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent.parent / "notebooks"
 MARKERS = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION[ \t]*\n", re.M)
+CHECK_LINE = re.compile(r"^assert helpers\.checks\.check_\w+\(.*\)[ \t]*$", re.M)
 
 
 def _solution_cells(notebooks=NOTEBOOKS):
@@ -430,5 +431,6 @@ def solution(name):
         return None
     notebook, source = cells[name]
     print(f"The worked solution, from notebooks/{notebook}:\n")
-    print(MARKERS.sub("", source.rstrip() + "\n").rstrip())
+    code = MARKERS.sub("", source.rstrip() + "\n")
+    print(CHECK_LINE.sub("", code).rstrip())  # the solution, not the lesson's own check of it
     return None
