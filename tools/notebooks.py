@@ -26,6 +26,7 @@ NOTEBOOKS = ROOT / "notebooks"
 STUDENT = NOTEBOOKS / "student"
 CELL_BUDGET_S = 10.0
 SOLUTION = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION[ \t]*$", re.S | re.M)
+PREDICTION = re.compile(r"^# BEGIN PREDICTION[ \t]*\n(?P<body>.*?)^# END PREDICTION[ \t]*$", re.S | re.M)
 CHECK = re.compile(r"^assert (helpers\.checks\.check_\w+\(.*\))$", re.M)
 
 
@@ -77,34 +78,60 @@ def report(path, times):
     return not over
 
 
-def student_version(nb, name):
-    """The notebook with each solution replaced by `raise NotImplementedError`, outputs cleared.
+def _student_solution(match):
+    indent = match["indent"]
+    if not indent:
+        raise ValueError(
+            "a # BEGIN SOLUTION block at the top level of a cell would become `raise NotImplementedError` and stop "
+            "Run All: put the solution inside a function, or use a # BEGIN PREDICTION block for a value to guess"
+        )
+    return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError"
 
-    The checker calls lose their `assert`, so an exercise not done yet prints the checker's hint instead
-    of stopping the notebook: the lesson goes on, since later cells never use the learner's answers.
+
+def _student_prediction(match):
+    names = re.findall(r"^(\w+)[ \t]*(?::[^=\n]*)?=(?!=)", match["body"], re.M)
+    if not names:
+        raise ValueError(f"a # BEGIN PREDICTION block assigns no variable at the top level: {match['body']!r}")
+    return "".join(f"{name} = None  # YOUR PREDICTION HERE\n" for name in dict.fromkeys(names)).rstrip("\n")
+
+
+def student_version(nb, name):
+    """The notebook with the exercises left for the learner, outputs cleared.
+
+    Each solution block (inside a function) becomes `raise NotImplementedError`; each prediction block
+    (`name = value` lines at the top level) becomes `name = None  # YOUR PREDICTION HERE`, so Run All still
+    reaches the end. The checker calls lose their `assert`, so an exercise not done yet prints the
+    checker's nudge instead of stopping the notebook: the lesson goes on, since later cells never use the
+    learner's answers. (A checker returns a Verdict, which Jupyter does not echo.)
     """
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.source = SOLUTION.sub(
-                lambda m: f"{m['indent']}# YOUR CODE HERE\n{m['indent']}raise NotImplementedError", cell.source
-            )
+            cell.source = SOLUTION.sub(_student_solution, cell.source)
+            cell.source = PREDICTION.sub(_student_prediction, cell.source)
             cell.source = CHECK.sub(r"\1", cell.source)
             cell.outputs, cell.execution_count = [], None
     title = nb.cells[0]
     title.source = title.source.replace(f"/notebooks/{name})", f"/notebooks/student/{name})", 1)
     title.source += (
-        f"\n\n> **Your version:** the exercises are left for you (`# YOUR CODE HERE`). The worked solutions and "
-        f"the outputs are in [`../{name}`](../{name})."
+        f"\n\n> **Your version:** the exercises are left for you (`# YOUR CODE HERE`, `# YOUR PREDICTION HERE`). "
+        f'A checker under each says what is still wrong; `helpers.checks.solution("function_name")` shows a '
+        f"worked solution when you want it. The solutions and the outputs are in [`../{name}`](../{name})."
     )
     return nb
+
+
+def has_exercises(nb):
+    return any(
+        "# BEGIN SOLUTION" in c.source or "# BEGIN PREDICTION" in c.source for c in nb.cells if c.cell_type == "code"
+    )
 
 
 def write_student(paths):
     STUDENT.mkdir(exist_ok=True)
     for path in paths:
         nb = nbformat.read(path, as_version=4)
-        if any("# BEGIN SOLUTION" in c.source for c in nb.cells if c.cell_type == "code"):
+        if has_exercises(nb):
             nbformat.write(student_version(nb, path.name), STUDENT / path.name)
             print(f"wrote {STUDENT.relative_to(ROOT) / path.name}")
 
