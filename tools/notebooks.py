@@ -4,6 +4,7 @@
     python tools/notebooks.py bench [NOTEBOOK ...]   execute copies, report seconds per notebook and slowest cell
     python tools/notebooks.py student [NOTEBOOK ...] write notebooks/student/: the exercises left for the learner
     python tools/notebooks.py draft SCRIPT.py OUT.ipynb   turn a '# %%' percent-format draft into a notebook
+    python tools/notebooks.py sync-setup [NOTEBOOK ...]  write tools/setup_cell.py into each first code cell
 
 Both run and bench set WORKSHOP_PROGRESS=0 (no progress bars), as the test suite does. With no
 notebooks named they take every notebook in notebooks/. Budgets: 10 s for 00_setup, 25 s for the
@@ -24,6 +25,7 @@ from nbclient import NotebookClient
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 STUDENT = NOTEBOOKS / "student"
+SETUP_CELL = ROOT / "tools" / "setup_cell.py"  # the one source of the cell that opens every notebook
 CELL_BUDGET_S = 10.0
 SOLUTION = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION[ \t]*$", re.S | re.M)
 CHECK = re.compile(r"^assert (helpers\.checks\.check_\w+\(.*\))$", re.M)
@@ -109,6 +111,22 @@ def write_student(paths):
             print(f"wrote {STUDENT.relative_to(ROOT) / path.name}")
 
 
+def setup_cell_source():
+    return SETUP_CELL.read_text().rstrip("\n")
+
+
+def sync_setup(paths):
+    """Make each notebook's first code cell the setup cell's one source; only that cell's text changes."""
+    source = setup_cell_source()
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        first = next(c for c in nb.cells if c.cell_type == "code")
+        if first.source != source:
+            first.source = source
+            nbformat.write(nb, path)
+            print(f"setup cell written into {path.relative_to(ROOT)}")
+
+
 def draft(script, out):
     """'# %%' starts a code cell, '# %% [markdown]' a markdown cell whose lines start with '# '."""
     cells, kind, lines = [], None, []
@@ -137,7 +155,7 @@ def draft(script, out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["run", "bench", "student", "draft"])
+    parser.add_argument("command", choices=["run", "bench", "student", "draft", "sync-setup"])
     parser.add_argument("paths", nargs="*")
     args = parser.parse_args(argv)
     if args.command == "draft":
@@ -145,6 +163,8 @@ def main(argv=None):
             parser.error("draft takes SCRIPT.py OUT.ipynb")
         return draft(*args.paths)
     paths = [pathlib.Path(p).resolve() for p in args.paths] or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if args.command == "sync-setup":
+        return sync_setup([pathlib.Path(p).resolve() for p in args.paths] or paths + sorted(STUDENT.glob("*.ipynb")))
     if args.command == "student":
         return write_student(paths)
     ok = True
