@@ -4,10 +4,15 @@
     python tools/notebooks.py bench [NOTEBOOK ...]   execute copies, report seconds per notebook and slowest cell
     python tools/notebooks.py student [NOTEBOOK ...] write notebooks/student/: the exercises left for the learner
     python tools/notebooks.py draft SCRIPT.py OUT.ipynb   turn a '# %%' percent-format draft into a notebook
+    python tools/notebooks.py sync-setup [NOTEBOOK ...]  write tools/setup_cell.py into each first code cell
+    python tools/notebooks.py tag-slides [NOTEBOOK ...]  write the slide rule's metadata into the notebooks
+    python tools/notebooks.py slides [NOTEBOOK ...]      build slides/NN_name.slides.html, one reveal.js deck each
 
 Both run and bench set WORKSHOP_PROGRESS=0 (no progress bars), as the test suite does. With no
 notebooks named they take every notebook in notebooks/. Budgets: 10 s for 00_setup, 25 s for the
 others, 10 s for any one cell; bench exits 1 when one is over.
+
+run also tags every cell for slides, by the rule in slide_type.
 """
 
 import argparse
@@ -23,7 +28,9 @@ from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+SLIDES = ROOT / "slides"
 STUDENT = NOTEBOOKS / "student"
+SETUP_CELL = ROOT / "tools" / "setup_cell.py"  # the one source of the cell that opens every notebook
 CELL_BUDGET_S = 10.0
 SOLUTION = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION[ \t]*$", re.S | re.M)
 PREDICTION = re.compile(r"^# BEGIN PREDICTION[ \t]*\n(?P<body>.*?)^# END PREDICTION[ \t]*$", re.S | re.M)
@@ -136,6 +143,77 @@ def write_student(paths):
             print(f"wrote {STUDENT.relative_to(ROOT) / path.name}")
 
 
+def setup_cell_source():
+    return SETUP_CELL.read_text().rstrip("\n")
+
+
+def sync_setup(paths):
+    """Make each notebook's first code cell the setup cell's one source; only that cell's text changes."""
+    source = setup_cell_source()
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        first = next(c for c in nb.cells if c.cell_type == "code")
+        if first.source != source:
+            first.source = source
+            nbformat.write(nb, path)
+            print(f"setup cell written into {path.relative_to(ROOT)}")
+
+
+def slide_type(cell, index, setup_index):
+    """The slide rule: each heading starts a slide, each plot gets its own, printed numbers appear one by one.
+
+    title (`# `) and sections (`## `) -> slide; sub-sections (`### `) and cells that draw a figure -> subslide
+    (below their section); cells that print -> fragment; the rest of the prose stays on its heading's slide; the
+    setup cell and cells that show nothing -> skip.
+    """
+    if cell.cell_type == "markdown":
+        heading = cell.source.lstrip().split(" ", 1)[0]
+        return {"#": "slide", "##": "slide", "###": "subslide"}.get(heading, "-") if index else "slide"
+    if cell.cell_type != "code" or index == setup_index or not cell.get("outputs"):
+        return "skip"
+    if any("image/png" in out.get("data", {}) for out in cell.outputs):
+        return "subslide"
+    return "fragment"
+
+
+def tag_slides(nb):
+    """Set every cell's metadata.slideshow.slide_type by the slide rule (in place); returns the notebook."""
+    setup_index = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), None)
+    for i, cell in enumerate(nb.cells):
+        cell.metadata["slideshow"] = {"slide_type": slide_type(cell, i, setup_index)}
+    return nb
+
+
+def build_slides(nb):
+    """A reveal.js deck (HTML text) from a notebook with outputs; figures show without their drawing code.
+
+    Building needs no network; the deck loads reveal.js from unpkg.com when opened (nbconvert's template).
+    """
+    from nbconvert import SlidesExporter
+
+    nb = tag_slides(copy.deepcopy(nb))
+    for cell in nb.cells:
+        if cell.metadata.slideshow.slide_type == "subslide" and cell.cell_type == "code":
+            cell.metadata["transient"] = {"remove_source": True}
+    exporter = SlidesExporter(reveal_scroll=True, reveal_number="c/t", exclude_input_prompt=True)
+    html, _ = exporter.from_notebook_node(nb)
+    return html
+
+
+def write_slides(paths, tag_only=False):
+    if not tag_only:
+        SLIDES.mkdir(exist_ok=True)
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        if tag_only:
+            nbformat.write(tag_slides(nb), path)
+            print(f"tagged {path.relative_to(ROOT)}")
+        else:
+            out = SLIDES / f"{path.stem}.slides.html"
+            out.write_text(build_slides(nb))
+            print(f"wrote {out.relative_to(ROOT)}")
+
+
 def draft(script, out):
     """'# %%' starts a code cell, '# %% [markdown]' a markdown cell whose lines start with '# '."""
     cells, kind, lines = [], None, []
@@ -164,7 +242,7 @@ def draft(script, out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["run", "bench", "student", "draft"])
+    parser.add_argument("command", choices=["run", "bench", "student", "draft", "sync-setup", "tag-slides", "slides"])
     parser.add_argument("paths", nargs="*")
     args = parser.parse_args(argv)
     if args.command == "draft":
@@ -172,13 +250,17 @@ def main(argv=None):
             parser.error("draft takes SCRIPT.py OUT.ipynb")
         return draft(*args.paths)
     paths = [pathlib.Path(p).resolve() for p in args.paths] or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if args.command == "sync-setup":
+        return sync_setup([pathlib.Path(p).resolve() for p in args.paths] or paths + sorted(STUDENT.glob("*.ipynb")))
     if args.command == "student":
         return write_student(paths)
+    if args.command in ("tag-slides", "slides"):
+        return write_slides(paths, tag_only=args.command == "tag-slides")
     ok = True
     for path in paths:
         nb, times = execute(path)
         if args.command == "run":
-            nbformat.write(clean(nb), path)
+            nbformat.write(tag_slides(clean(nb)), path)
         ok &= report(path, times)
     return 0 if ok or args.command == "run" else 1
 
