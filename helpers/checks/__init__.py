@@ -4,7 +4,8 @@ A checker never shows a traceback from inside helpers, and never hands out the a
 
 - on the untouched stub (`raise NotImplementedError`): "not implemented yet" and a nudge, in words, no code;
 - on a wrong answer: what differs (type, shape, dtype, device, which values) and, when the result matches a
-  known slip, a hint that names that slip, else the nudge again; plus how to ask for the solution;
+  known slip, a hint that names that slip, else the nudge again; plus how to ask for the solution, when a
+  lesson holds one under the name of the learner's function;
 - on request only: `helpers.checks.solution("my_function")` prints the worked solution, read from the
   lesson notebook (notebooks/NN_*.ipynb, beside notebooks/student/), so there is one copy of it.
 
