@@ -70,7 +70,7 @@ from .mlp import check_collapse_linear, check_mlp
 from .normalization import check_layer_norm, check_rms_norm
 from .positions import check_order_invariance, check_sinusoidal_encoding
 from .setup import check_softmax
-from .skip import check_mean_pairwise_cosine, check_residual_forward
+from .skip import check_mean_pairwise_cosine, check_parallel_block, check_paths_by_length
 
 __all__ = [
     "Mistake",
@@ -84,8 +84,9 @@ __all__ = [
     "check_merge_heads",
     "check_mlp",
     "check_order_invariance",
+    "check_parallel_block",
+    "check_paths_by_length",
     "check_prediction",
-    "check_residual_forward",
     "check_rms_norm",
     "check_sinusoidal_encoding",
     "check_softmax",
