@@ -67,7 +67,7 @@ which says how close the guess was and never fails (None means "no prediction ma
 from .attention import check_attention, check_causal_mask, check_merge_heads, check_split_heads
 from .core import Mistake, Verdict, check_function, check_prediction, compare, solution
 from .mlp import check_collapse_linear, check_mlp
-from .normalization import check_layer_norm, check_rms_norm
+from .normalization import check_layer_norm, check_pre_norm_block, check_rms_norm
 from .positions import check_order_invariance, check_sinusoidal_encoding
 from .setup import check_softmax
 from .skip import check_mean_pairwise_cosine, check_parallel_block, check_paths_by_length
@@ -85,6 +85,7 @@ __all__ = [
     "check_mlp",
     "check_order_invariance",
     "check_parallel_block",
+    "check_pre_norm_block",
     "check_paths_by_length",
     "check_prediction",
     "check_rms_norm",
