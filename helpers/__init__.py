@@ -3,6 +3,7 @@
 layers       the parts of a transformer (positions, attention, MLP, norms, block, tiny model)
 activations  record and summarise what each layer outputs, and gradient norms
 plotting     every figure in one style
+diagram      the series' picture of the architecture, any box highlighted
 training     a tiny training loop with a progress bar
 data         small tasks and a tiny corpus, nothing downloaded
 checks       exercise checkers
@@ -10,7 +11,7 @@ encoder_decoder  cross-attention, the decoder block, the whole encoder-decoder T
 setup        seeds, device, environment report
 """
 
-from . import activations, checks, data, encoder_decoder, layers, plotting, setup, training
+from . import activations, checks, data, diagram, encoder_decoder, layers, plotting, setup, training
 from .encoder_decoder import Transformer
 from .layers import (
     MLP,
@@ -39,6 +40,7 @@ __all__ = [
     "activations",
     "checks",
     "data",
+    "diagram",
     "layers",
     "plotting",
     "setup",

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validate import check_choice, check_positive_int, check_tensor
+from ._validate import check_choice, check_matches_parameters, check_positive_int, check_tensor
 from .layers import MLP, LayerNorm, MultiHeadAttention, SinusoidalPositionalEncoding, TransformerBlock, attention
 
 # ----------------------------------------------------------------------------- cross-attention and the decoder block
@@ -34,6 +34,9 @@ class CrossAttention(MultiHeadAttention):
         layout = f"(batch, seq, d_model={self.d_model})"
         check_tensor(x, "x", layout=layout, ndim=3, last_dim=self.d_model)
         check_tensor(memory, "memory", layout=layout, ndim=3, last_dim=self.d_model)
+        check_matches_parameters(x, self)
+        check_matches_parameters(memory, self, "memory")
+        mask = self._per_head(mask)  # (batch, seq_q, seq_k): one mask per sequence, for all of its heads
         if memory.shape[0] != x.shape[0]:
             raise ValueError(
                 f"x and memory must have the same batch size: x {tuple(x.shape)}, memory {tuple(memory.shape)}"

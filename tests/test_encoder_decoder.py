@@ -10,6 +10,15 @@ from helpers import encoder_decoder as ed
 ATOL = 1e-5
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Tiny models: on a busy 2-core machine more threads only spin against each other (8x slower, measured).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def max_diff(a, b):
     return (a - b).abs().max().item()
 
@@ -133,6 +142,12 @@ def test_cross_attention_reads_memory_and_is_torch_multihead_attention(gen):
     expected, weights = mha(x, memory, memory, average_attn_weights=False)
     assert max_diff(cross(x, memory), expected) < ATOL
     assert cross.weights.shape == (2, 4, 3, 5) and max_diff(cross.weights, weights) < ATOL
+    # A (batch, seq_q, seq_k) mask is per sequence, for all of its heads; True = may attend.
+    blocked = torch.zeros(2, 3, 5, dtype=torch.bool)
+    blocked[1, :, 3:] = True
+    expected, _ = mha(x, memory, memory, attn_mask=blocked.repeat_interleave(4, dim=0))
+    assert max_diff(cross(x, memory, mask=~blocked), expected) < ATOL
+    assert (cross.weights[1, :, :, 3:] == 0).all() and (cross.weights[0] > 0).all()
 
 
 def test_decoder_without_cross_attention_ignores_the_source(gen):
@@ -235,16 +250,7 @@ def test_greedy_decode_equals_step_by_step_argmax(gen):
     assert torch.equal(out, tgt[:, 1:])
 
 
-@pytest.fixture
-def one_thread():
-    # Tiny models: more threads only spin against each other on a busy machine (8x slower measured).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def test_seq2seq_learns_reversal(one_thread):
+def test_seq2seq_learns_reversal():
     task = ed.ReversalTask(n_symbols=4, seq_len=4)
     torch.manual_seed(0)
     model = ed.Seq2Seq(task.vocab_size, d_model=32, n_heads=2, n_encoder_layers=1, n_decoder_layers=1, max_len=8)
