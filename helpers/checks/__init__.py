@@ -17,7 +17,7 @@ or an input changed in place is reported as such.
 
 Where things are: `core` holds the machinery (check_function, compare, Mistake, check_prediction, solution);
 one module per lesson holds its checkers: setup (00), positions (01), attention (02), mlp (03), skip (04),
-normalization (05). `testing` has what the checkers' unit tests share.
+normalization (05), encoder_decoder (06). `testing` has what the checkers' unit tests share.
 
 How to add an exercise (say to lesson 02):
 
@@ -66,6 +66,7 @@ which says how close the guess was and never fails (None means "no prediction ma
 
 from .attention import check_attention, check_causal_mask, check_merge_heads, check_split_heads
 from .core import Mistake, Verdict, check_function, check_prediction, compare, solution
+from .encoder_decoder import check_cross_attention, check_greedy_decode
 from .mlp import check_collapse_linear, check_mlp
 from .normalization import check_layer_norm, check_rms_norm
 from .positions import check_order_invariance, check_sinusoidal_encoding
@@ -78,7 +79,9 @@ __all__ = [
     "check_attention",
     "check_causal_mask",
     "check_collapse_linear",
+    "check_cross_attention",
     "check_function",
+    "check_greedy_decode",
     "check_layer_norm",
     "check_mean_pairwise_cosine",
     "check_merge_heads",
