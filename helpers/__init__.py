@@ -3,13 +3,14 @@
 layers       the parts of a transformer (positions, attention, MLP, norms, block, tiny model)
 activations  record and summarise what each layer outputs, and gradient norms
 plotting     every figure in one style
+diagram      the series' picture of the architecture, any box highlighted
 training     a tiny training loop with a progress bar
 data         small tasks and a tiny corpus, nothing downloaded
 checks       exercise checkers
 setup        seeds, device, environment report
 """
 
-from . import activations, checks, data, layers, plotting, setup, training
+from . import activations, checks, data, diagram, layers, plotting, setup, training
 from .layers import (
     MLP,
     BatchNorm,
@@ -37,6 +38,7 @@ __all__ = [
     "activations",
     "checks",
     "data",
+    "diagram",
     "layers",
     "plotting",
     "setup",
