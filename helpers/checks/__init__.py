@@ -63,11 +63,11 @@ and the next cell measures, asserts what the lesson claims, and calls
 which says how close the guess was and never fails (None means "no prediction made").
 '''
 
-from .attention import check_attention, check_causal_mask, check_merge_heads, check_split_heads
+from .attention import check_attention, check_attention_mask, check_causal_mask, check_merge_heads, check_split_heads
 from .core import Mistake, Verdict, check_function, check_prediction, compare, solution
-from .mlp import check_collapse_linear, check_mlp
+from .mlp import check_collapse_linear, check_mlp, check_swiglu
 from .normalization import check_layer_norm, check_rms_norm
-from .positions import check_order_invariance, check_sinusoidal_encoding
+from .positions import check_order_invariance, check_rotary, check_sinusoidal_encoding
 from .setup import check_softmax
 from .skip import check_mean_pairwise_cosine, check_residual_forward
 
@@ -75,6 +75,7 @@ __all__ = [
     "Mistake",
     "Verdict",
     "check_attention",
+    "check_attention_mask",
     "check_causal_mask",
     "check_collapse_linear",
     "check_function",
@@ -85,10 +86,12 @@ __all__ = [
     "check_order_invariance",
     "check_prediction",
     "check_residual_forward",
+    "check_rotary",
     "check_rms_norm",
     "check_sinusoidal_encoding",
     "check_softmax",
     "check_split_heads",
+    "check_swiglu",
     "compare",
     "solution",
 ]
