@@ -1,6 +1,7 @@
 """The checkers of notebook 02 (attention)."""
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -22,6 +23,12 @@ def attention_pieces(q, k, v):  # scale the queries first, and also return the w
     return weights @ v, weights
 
 
+def batched_with_T(q, k, v):  # the first bug of 02's broken_attention: right for one sequence only
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch deprecates .T on more than 2 dims
+        return torch.softmax(q @ k.T / math.sqrt(q.shape[-1]), dim=-1) @ v
+
+
 ATTENTION_CASES = [
     Passes(my_attention),
     Passes(attention_pieces),
@@ -33,6 +40,7 @@ ATTENTION_CASES = [
     Fails(lambda q, k, v: _attention(q, k, v, scale=q.shape[-1] ** 0.5), "multiplied by the square root"),
     Fails(lambda q, k, v: _attention(q, k, v, dim=-2), "softmax runs over the queries"),
     Fails(lambda q, k, v: torch.softmax(q @ k / 2, dim=-1) @ v, ["raised RuntimeError", "k transposed"]),
+    Fails(batched_with_T, ["raised RuntimeError", "reverses ALL the dimensions"]),
     Fails(lambda q, k, v: my_attention(q, k, v)[..., :1, :], "wrong shape"),
     *robustness(my_attention),
 ]

@@ -71,6 +71,11 @@ def check_attention(learner_fn):
                 "check the shapes: a query's dot product with every key needs k transposed "
                 "on its last two dimensions, and the weights (seq_q, seq_k) then multiply v (seq_k, d_v).",
             ),
+            (
+                "must match the size of tensor",
+                "on a batch, k.T reverses ALL the dimensions of k, batch included; transpose only the last two, "
+                "k.transpose(-2, -1) (or k.mT).",
+            ),
         ],
         adapt=lambda out: out[0] if isinstance(out, tuple) else out,
     )
