@@ -40,7 +40,7 @@ ORDER_CASES = [
     Fails(lambda pool, x: False, ["the mean over positions: you said it is not order-invariant, but it is"]),
     Fails(lambda pool, x: bool(torch.equal(pool(x[torch.randperm(8)]), pool(x))), "tolerance rather than =="),
     Fails(lambda pool, x: pool(x), "expected True or False, got a tensor of shape (4,)"),
-    Fails(lambda pool, x: 1, "expected True or False, got a int"),
+    Fails(lambda pool, x: 1, "expected True or False, got an int"),
     Fails(lambda pool, x: pool(x[torch.randperm(len(x) + 1)]), "for pool = the mean over positions, your function"),
     *robustness(is_order_invariant, tensor_result=False, mutates_input=False),
 ]

@@ -4,7 +4,8 @@ A checker never shows a traceback from inside helpers, and never hands out the a
 
 - on the untouched stub (`raise NotImplementedError`): "not implemented yet" and a nudge, in words, no code;
 - on a wrong answer: what differs (type, shape, dtype, device, which values) and, when the result matches a
-  known slip, a hint that names that slip, else the nudge again; plus how to ask for the solution;
+  known slip, a hint that names that slip, else the nudge again; plus how to ask for the solution, when a
+  lesson holds one under the name of the learner's function;
 - on request only: `helpers.checks.solution("my_function")` prints the worked solution, read from the
   lesson notebook (notebooks/NN_*.ipynb, beside notebooks/student/), so there is one copy of it.
 
@@ -69,7 +70,7 @@ from .mlp import check_collapse_linear, check_mlp, check_swiglu
 from .normalization import check_layer_norm, check_rms_norm
 from .positions import check_order_invariance, check_rotary, check_sinusoidal_encoding
 from .setup import check_softmax
-from .skip import check_mean_pairwise_cosine, check_residual_forward
+from .skip import check_mean_pairwise_cosine, check_parallel_block, check_paths_by_length
 
 __all__ = [
     "Mistake",
@@ -84,8 +85,9 @@ __all__ = [
     "check_merge_heads",
     "check_mlp",
     "check_order_invariance",
+    "check_parallel_block",
+    "check_paths_by_length",
     "check_prediction",
-    "check_residual_forward",
     "check_rotary",
     "check_rms_norm",
     "check_sinusoidal_encoding",
