@@ -7,10 +7,12 @@ diagram      the series' picture of the architecture, any box highlighted
 training     a tiny training loop with a progress bar
 data         small tasks and a tiny corpus, nothing downloaded
 checks       exercise checkers
+encoder_decoder  cross-attention, the decoder block, the whole encoder-decoder Transformer, a small seq2seq model
 setup        seeds, device, environment report
 """
 
-from . import activations, checks, data, diagram, layers, plotting, setup, training
+from . import activations, checks, data, diagram, encoder_decoder, layers, plotting, setup, training
+from .encoder_decoder import Transformer
 from .layers import (
     MLP,
     BatchNorm,
@@ -43,6 +45,8 @@ __all__ = [
     "plotting",
     "setup",
     "training",
+    "encoder_decoder",
+    "Transformer",
     "MLP",
     "BatchNorm",
     "LayerNorm",
