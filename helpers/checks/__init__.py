@@ -68,7 +68,7 @@ from .attention import check_attention, check_attention_mask, check_causal_mask,
 from .core import Mistake, Verdict, check_function, check_prediction, compare, solution
 from .encoder_decoder import check_cross_attention, check_greedy_decode
 from .mlp import check_collapse_linear, check_mlp, check_swiglu
-from .normalization import check_layer_norm, check_rms_norm
+from .normalization import check_layer_norm, check_pre_norm_block, check_rms_norm
 from .positions import check_order_invariance, check_rotary, check_sinusoidal_encoding
 from .setup import check_softmax
 from .skip import check_mean_pairwise_cosine, check_parallel_block, check_paths_by_length
@@ -90,6 +90,7 @@ __all__ = [
     "check_order_invariance",
     "check_parallel_block",
     "check_paths_by_length",
+    "check_pre_norm_block",
     "check_prediction",
     "check_rotary",
     "check_rms_norm",
