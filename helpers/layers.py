@@ -22,6 +22,8 @@ def sinusoidal_positional_encoding(seq_len, d_model, base=10000.0):
     """
     check_positive_int(seq_len, "seq_len")
     check_positive_int(d_model, "d_model")
+    if isinstance(base, bool) or not isinstance(base, (int, float)) or not base > 0:
+        raise ValueError(f"base must be a positive number, got {base!r}")
     position = torch.arange(seq_len, dtype=torch.float32)[:, None]  # (seq_len, 1)
     two_i = torch.arange(0, d_model, 2, dtype=torch.float32)  # the even feature indices 2i
     angles = position / base ** (two_i / d_model)  # (seq_len, ceil(d_model / 2))
