@@ -241,16 +241,12 @@ class MultiHeadAttention(nn.Module):
                 "torch layer was built with add_bias_kv=True or add_zero_attn=True, which add a key this layer "
                 "does not have: build it without them"
             )
-        ours, theirs = self.in_proj.bias is not None, mha.in_proj_bias is not None
-        if ours != theirs or (mha.out_proj.bias is not None) != theirs:
+        ours = self.in_proj.bias is not None
+        theirs = {mha.in_proj_bias is not None, mha.out_proj.bias is not None}
+        if theirs != {ours}:
+            got = f"bias={theirs.pop()}" if len(theirs) == 1 else "a bias on only one of in_proj and out_proj"
             raise ValueError(
-                f"bias mismatch: this layer has bias={ours}, the torch layer has bias={theirs}"
-                + (
-                    f" (out_proj bias={mha.out_proj.bias is not None})"
-                    if (mha.out_proj.bias is not None) != theirs
-                    else ""
-                )
-                + "; build both with the same bias"
+                f"bias mismatch: this layer has bias={ours}, the torch layer has {got}; build both with the same bias"
             )
         self.in_proj.weight.copy_(mha.in_proj_weight)
         self.out_proj.weight.copy_(mha.out_proj.weight)
