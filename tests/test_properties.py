@@ -4,8 +4,6 @@ The parametrized tests in test_layers.py pin known cases; these draw new ones, s
 for the shapes someone thought of fails here. Kept small (max_examples) so the file runs in a few seconds.
 """
 
-import warnings
-
 import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
@@ -165,11 +163,10 @@ def test_norms_on_half_precision_equal_torch(kind, dtype, scale, tokens, seed):
     ours, reference = torch_norm(kind, 8)
     reference.load_state_dict(ours.state_dict())
     x = randn(seed, tokens, 8, scale=scale).to(dtype)
-    with warnings.catch_warnings():  # torch's RMSNorm warns that mixed dtypes take its slower path
-        warnings.simplefilter("ignore", UserWarning)
-        expected = reference(x)
+    # in float32, as torch computes half-precision norms (torch 2.4's RMSNorm did not: it returned zeros at |x|=300)
+    expected = reference(x.float())
     out = ours(x)
-    assert out.dtype == expected.dtype == dtype
+    assert out.dtype == dtype
     assert torch.allclose(out.float(), expected.float(), atol=0.05, rtol=0.02)
 
 
