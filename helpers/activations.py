@@ -23,11 +23,19 @@ def default_modules(model):
 
 
 def _as_named(model, modules):
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if modules is None:
         return default_modules(model)
-    if isinstance(modules, dict):
-        return modules
-    return {f"layer {i}": m for i, m in enumerate(modules)}
+    if isinstance(modules, nn.Module) or not isinstance(modules, (dict, list, tuple, nn.ModuleList)):
+        raise TypeError(f"modules must be a dict {{name: module}} or a list of modules, got {type(modules).__name__}")
+    named = modules if isinstance(modules, dict) else {f"layer {i}": m for i, m in enumerate(modules)}
+    if not named:
+        raise ValueError("modules is empty: name at least one module to watch, or pass modules=None for the blocks")
+    wrong = {name: type(m).__name__ for name, m in named.items() if not isinstance(m, nn.Module)}
+    if wrong:
+        raise TypeError(f"modules must be torch.nn.Module objects, got {wrong}")
+    return named
 
 
 def record_activations(model, x, modules=None, include_input=True):
@@ -35,6 +43,8 @@ def record_activations(model, x, modules=None, include_input=True):
 
     With include_input, the first entry ("input") is what entered the first watched module, so a
     plot shows the magnitude before any layer too. Hooks are removed afterwards, even on an error.
+    A watched module that does not run during model(x) (not part of the model, or skipped) is an error
+    that names it: an empty or partial record would look like a result.
     """
     named = _as_named(model, modules)
     recorded = {}
@@ -59,6 +69,12 @@ def record_activations(model, x, modules=None, include_input=True):
     finally:
         for h in handles:
             h.remove()
+    silent = [n for n in named if n not in recorded]
+    if silent:
+        raise ValueError(
+            f"these watched modules never ran during model(x): {silent}; are they part of {type(model).__name__}'s "
+            "forward pass?"
+        )
     # Order: input first, then the modules in the order given.
     order = (["input"] if "input" in recorded else []) + [n for n in named if n in recorded]
     return {n: recorded[n] for n in order}
@@ -70,6 +86,8 @@ def mean_pairwise_cosine(x):
     x: (batch, seq, d) or (seq, d). 1.0 means every token points the same way (rank collapse).
     """
     check_tensor(x, "x", layout="(batch, seq, d) or (seq, d)", ndim=(2, 3))
+    if x.shape[-1] == 0:
+        raise ValueError(f"x: the token vectors are empty (shape {tuple(x.shape)}), they have no direction")
     x = x if x.dim() == 3 else x[None]
     seq = x.shape[1]
     if seq < 2:
@@ -82,6 +100,11 @@ def mean_pairwise_cosine(x):
 
 def tensor_stats(x):
     """mean, std, RMS and max |x| over all entries, and mean pairwise cosine of the token vectors."""
+    check_tensor(x, "x", layout="(...) with at least one entry", floating=False)
+    if x.numel() == 0:
+        raise ValueError(f"x is empty (shape {tuple(x.shape)}): there is nothing to summarise")
+    if x.is_complex():
+        raise TypeError(f"x must be a real tensor, got dtype {x.dtype}")
     x = x.float()
     stats = {
         "mean": x.mean().item(),
@@ -111,6 +134,11 @@ def gradient_norms(model, modules=None):
 
 def format_stats(stats, digits=3, columns=("mean", "std", "rms", "max_abs", "cosine")):
     """A fixed-width table of per-layer statistics, rounded so that re-runs print the same text."""
+    if not isinstance(stats, dict):
+        raise TypeError(f"stats must be a dict {{layer name: stats dict}}, got {type(stats).__name__}")
+    missing = sorted({c for s in stats.values() for c in columns if not isinstance(s, dict) or c not in s})
+    if missing:
+        raise ValueError(f"stats lack the columns {missing}; pass what activation_stats returns, or choose columns")
     width = max(len(n) for n in stats) if stats else 5
     header = f"{'layer':<{width}}" + "".join(f"{c:>10}" for c in columns)
     rows = [header]

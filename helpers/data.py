@@ -5,6 +5,7 @@ y the targets, -100 where a position is not scored (torch's cross-entropy ignore
 Batches are drawn on the CPU from the given torch.Generator, so they are the same on any device.
 """
 
+import numbers
 import pathlib
 
 import torch
@@ -20,13 +21,17 @@ class _Task:
 
     def get_batch(self, batch_size, generator=None):
         check_positive_int(batch_size, "batch_size")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
         return self._make(batch_size, generator)
 
     def accuracy(self, model, batch_size=512, seed=1234):
         """Fraction of scored positions where the model's top token is the target, on fresh data."""
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         g = torch.Generator().manual_seed(seed)
         x, y = self.get_batch(batch_size, g)
-        device = next(model.parameters()).device
+        device = next(model.parameters(), torch.empty(0)).device  # a model without parameters runs on the CPU
         was_training = model.training
         model.eval()
         with torch.no_grad():
@@ -96,19 +101,38 @@ class CharTokenizer:
 
     def __init__(self, text):
         if not isinstance(text, str) or not text:
-            raise ValueError("CharTokenizer needs a non-empty string of text")
+            got = f"{type(text).__name__} {text!r}"[:60]
+            raise ValueError(f"CharTokenizer needs a non-empty string of text, got {got}")
         self.chars = sorted(set(text))
         self.vocab_size = len(self.chars)
         self._ids = {c: i for i, c in enumerate(self.chars)}
 
     def encode(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
         unknown = sorted(set(text) - set(self._ids))
         if unknown:
             raise ValueError(f"characters not in the vocabulary: {unknown!r}")
         return torch.tensor([self._ids[c] for c in text], dtype=torch.long)
 
     def decode(self, ids):
-        ids = ids.tolist() if isinstance(ids, torch.Tensor) else list(ids)
+        """ids: a 1-D tensor or a list of ints in [0, vocab_size)."""
+        if isinstance(ids, torch.Tensor):
+            if ids.dim() != 1 or ids.is_floating_point() or ids.is_complex():
+                raise ValueError(
+                    f"ids must be a 1-D tensor of integer ids, got dtype {ids.dtype}, shape {tuple(ids.shape)}"
+                )
+            ids = ids.tolist()
+        elif isinstance(ids, str) or not hasattr(ids, "__iter__"):
+            raise TypeError(f"ids must be a 1-D tensor or a list of ints, got {type(ids).__name__}")
+        ids = list(ids)
+        wrong = [i for i in ids if isinstance(i, bool) or not isinstance(i, numbers.Integral)]
+        if wrong:
+            raise TypeError(f"ids must be ints, got {wrong[:5]!r}")
+        ids = [int(i) for i in ids]
+        outside = [i for i in ids if not 0 <= i < self.vocab_size]
+        if outside:
+            raise ValueError(f"ids must be in [0, {self.vocab_size}), got {outside[:5]!r}")
         return "".join(self.chars[i] for i in ids)
 
 
@@ -126,6 +150,12 @@ class CharCorpus(_Task):
     def __init__(self, text=None, block_size=32, split="train", train_fraction=0.9):
         text = load_corpus() if text is None else text
         check_positive_int(block_size, "block_size")
+        if (
+            isinstance(train_fraction, bool)
+            or not isinstance(train_fraction, (int, float))
+            or not 0 < train_fraction < 1
+        ):
+            raise ValueError(f"train_fraction must be a number between 0 and 1 (exclusive), got {train_fraction!r}")
         self.tokenizer = CharTokenizer(text)
         self.vocab_size, self.block_size = self.tokenizer.vocab_size, block_size
         ids = self.tokenizer.encode(text)

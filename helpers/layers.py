@@ -22,6 +22,8 @@ def sinusoidal_positional_encoding(seq_len, d_model, base=10000.0):
     """
     check_positive_int(seq_len, "seq_len")
     check_positive_int(d_model, "d_model")
+    if isinstance(base, bool) or not isinstance(base, (int, float)) or not base > 0:
+        raise ValueError(f"base must be a positive number, got {base!r}")
     position = torch.arange(seq_len, dtype=torch.float32)[:, None]  # (seq_len, 1)
     two_i = torch.arange(0, d_model, 2, dtype=torch.float32)  # the even feature indices 2i
     angles = position / base ** (two_i / d_model)  # (seq_len, ceil(d_model / 2))
@@ -239,16 +241,12 @@ class MultiHeadAttention(nn.Module):
                 "torch layer was built with add_bias_kv=True or add_zero_attn=True, which add a key this layer "
                 "does not have: build it without them"
             )
-        ours, theirs = self.in_proj.bias is not None, mha.in_proj_bias is not None
-        if ours != theirs or (mha.out_proj.bias is not None) != theirs:
+        ours = self.in_proj.bias is not None
+        theirs = {mha.in_proj_bias is not None, mha.out_proj.bias is not None}
+        if theirs != {ours}:
+            got = f"bias={theirs.pop()}" if len(theirs) == 1 else "a bias on only one of in_proj and out_proj"
             raise ValueError(
-                f"bias mismatch: this layer has bias={ours}, the torch layer has bias={theirs}"
-                + (
-                    f" (out_proj bias={mha.out_proj.bias is not None})"
-                    if (mha.out_proj.bias is not None) != theirs
-                    else ""
-                )
-                + "; build both with the same bias"
+                f"bias mismatch: this layer has bias={ours}, the torch layer has {got}; build both with the same bias"
             )
         self.in_proj.weight.copy_(mha.in_proj_weight)
         self.out_proj.weight.copy_(mha.out_proj.weight)

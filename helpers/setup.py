@@ -7,6 +7,8 @@ import random
 import numpy as np
 import torch
 
+from ._validate import check_positive_int
+
 DEVICE_ENV = "WORKSHOP_DEVICE"  # e.g. WORKSHOP_DEVICE=cpu forces the CPU on a GPU machine
 _DEVICES = ("cpu", "cuda", "mps")
 
@@ -15,6 +17,8 @@ def seed_everything(seed=0):
     """Seed Python, NumPy and torch (all devices), so a re-run draws the same numbers."""
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if not 0 <= seed < 2**32:  # NumPy's range
+        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds CUDA and MPS
@@ -46,7 +50,15 @@ def describe_environment(device=None):
     """One line per item: Python, torch, numpy, matplotlib versions and the device in use."""
     import matplotlib
 
-    device = get_device() if device is None else torch.device(device)
+    if device is None:
+        device = get_device()
+    else:
+        try:
+            device = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise ValueError(
+                f"device must be a torch.device or a name such as 'cpu' or 'cuda', got {device!r}"
+            ) from None
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     lines = [
         f"python     {platform.python_version()}",
@@ -69,6 +81,8 @@ def setup_notebook(seed=0, threads=1):
     """
     from .plotting import use_workshop_style
 
+    if threads is not None:
+        check_positive_int(threads, "threads")
     seed_everything(seed)
     if threads is not None:
         torch.set_num_threads(threads)

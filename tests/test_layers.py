@@ -2,7 +2,6 @@
 
 import math
 import re
-import warnings
 
 import pytest
 import torch
@@ -440,9 +439,8 @@ def test_norms_on_half_precision_input_with_large_values_match_torch(norm, dtype
     reference = torch_norm(ours)
     x = (torch.randn(4, 8, generator=gen) * 300).to(dtype)  # x**2 overflows float16 above 256
     out = ours(x)
-    with warnings.catch_warnings():  # torch's RMSNorm warns that mixed dtypes take its slower path
-        warnings.simplefilter("ignore", UserWarning)
-        expected = reference(x)
+    # torch's norms compute half-precision input in float32 (torch 2.4's RMSNorm did not: it returned zeros here)
+    expected = reference(x.float())
     assert out.dtype == dtype
     assert out.abs().max() > 0.5  # not the zeros of a half-precision x**2 overflow
     assert max_diff(out.float(), expected.float()) < 0.02

@@ -64,3 +64,28 @@ def test_setup_notebook_seeds_threads_and_returns_a_device(monkeypatch):
         assert torch.get_num_threads() == 1  # None leaves the thread count alone
     finally:
         torch.set_num_threads(threads)
+
+
+def test_notebook_execution_leaves_the_callers_environment_alone(tmp_path, monkeypatch):
+    """tools/notebooks.py's execute gives the kernel WORKSHOP_PROGRESS=0 and no MPLBACKEND through a copy."""
+    import importlib.util
+    import os
+    import pathlib
+
+    import nbformat
+
+    spec = importlib.util.spec_from_file_location(
+        "notebooks_tool", pathlib.Path(__file__).parent.parent / "tools" / "notebooks.py"
+    )
+    tools = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tools)
+    monkeypatch.setenv("WORKSHOP_PROGRESS", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    path = tmp_path / "env.ipynb"
+    code = "import os\nprint(os.environ.get('WORKSHOP_PROGRESS'), os.environ.get('MPLBACKEND'))"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), path)
+    before = dict(os.environ)
+    nb, _ = tools.execute(path)
+    progress, backend = nb.cells[0].outputs[0]["text"].split()
+    assert progress == "0" and backend != "Agg"  # ipykernel then picks its inline backend
+    assert dict(os.environ) == before

@@ -37,13 +37,32 @@ def test_full_batch_regression_uses_mse():
     assert losses[-1] < 1e-3 < losses[0]
 
 
-def test_divergence_stops_early():
+def test_divergence_stops_early_says_where_and_keeps_finite_parameters(capsys):
     torch.manual_seed(0)
     x = torch.randn(32, 3) * 100
-    losses = helpers.train(
-        nn.Linear(3, 1), (x, x.sum(1, keepdim=True)), steps=200, lr=10.0, optimizer="sgd", progress=False
-    )
+    model = nn.Linear(3, 1)
+    losses = helpers.train(model, (x, x.sum(1, keepdim=True)), steps=200, lr=10.0, optimizer="sgd", progress=False)
     assert len(losses) < 200 and not math.isfinite(losses[-1])
+    assert all(math.isfinite(v) for v in losses[:-1])
+    assert all(p.isfinite().all() for p in model.parameters())
+    assert f"at step {len(losses) - 1}; stopped there" in capsys.readouterr().out
+
+
+def test_an_update_that_makes_parameters_non_finite_is_undone(capsys):
+    model = nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    # a finite loss whose gradient is 1e38: one SGD step with lr=1e10 takes the weight to -inf
+    x, y = torch.tensor([[1e38]]), torch.tensor([[0.0]])
+    losses = helpers.train(model, (x, y), steps=5, lr=1e10, optimizer="sgd", loss_fn=lambda out, y: (out - y).sum())
+    assert len(losses) == 2 and math.isfinite(losses[0]) and not math.isfinite(losses[1])
+    assert model.weight.item() == 1.0
+    assert "from before the last update (which made them non-finite)" in capsys.readouterr().out
+
+
+def test_a_model_without_parameters_is_a_clear_error():
+    with pytest.raises(ValueError, match="has no trainable parameters"):
+        helpers.train(nn.ReLU(), (torch.zeros(2, 3), torch.zeros(2, 3)), steps=1)
 
 
 def test_a_function_as_data():

@@ -47,8 +47,9 @@ def budget(path):
 def execute(path, timeout=120):
     """Run every cell of a fresh kernel in the notebook's folder; returns (notebook, seconds per code cell)."""
     nb = nbformat.read(path, as_version=4)
-    os.environ["WORKSHOP_PROGRESS"] = "0"
-    os.environ.pop("MPLBACKEND", None)  # let the kernel use its inline backend, as in Jupyter
+    # The kernel's environment is a copy: the caller's os.environ stays as it was.
+    env = {**os.environ, "WORKSHOP_PROGRESS": "0"}
+    env.pop("MPLBACKEND", None)  # let the kernel use its inline backend, as in Jupyter
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )
@@ -63,7 +64,7 @@ def execute(path, timeout=120):
         return result
 
     client.async_execute_cell = timed
-    client.execute()
+    client.execute(env=env)  # passed on to the kernel manager's start_kernel
     return nb, times
 
 
