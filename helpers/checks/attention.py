@@ -85,8 +85,8 @@ def check_causal_mask(learner_fn):
     """learner_fn(seq_len) -> (seq_len, seq_len) boolean mask, True where query i may look at key j (j <= i)."""
     mistakes = [
         Mistake(
-            "helpers.attention and F.scaled_dot_product_attention ADD a float mask to the scores, so a mask of 0s "
-            "and 1s would hide nothing. Build it with dtype=torch.bool.",
+            "F.scaled_dot_product_attention ADDS a float mask to the scores, so a mask of 0s and 1s would hide "
+            "nothing (helpers.attention refuses one for that reason). Build it with dtype=torch.bool.",
             lambda n: torch.ones(n, n).tril(),
         ),
         Mistake(
