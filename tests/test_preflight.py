@@ -1,0 +1,29 @@
+"""The parts of tools/preflight.py that need no kernel and no browser."""
+
+import importlib.util
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def load():
+    sys.path.insert(0, str(ROOT / "tools"))
+    spec = importlib.util.spec_from_file_location("preflight", ROOT / "tools" / "preflight.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_learner_versions_are_compared_in_memory(capsys):
+    preflight = load()
+    lessons = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert preflight.students_in_sync(lessons)
+    assert "OUT OF SYNC" not in capsys.readouterr().out
+
+
+def test_agenda_is_a_markdown_table():
+    row = {"notebook": "01_x.ipynb", "seconds": 12.3, "budget": 25.0, "peak_rss_mib": 400, "cpu_seconds": 11.0}
+    table = load().agenda([{**row, "exercises": 2}]).splitlines()
+    assert table[0].startswith("| notebook |") and table[1].startswith("|---")
+    assert table[2] == f"| 01_x.ipynb | 12.3 | 25 | 400 | 11.0 | 2 | {2 * load().MINUTES_PER_EXERCISE} |"

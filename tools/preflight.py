@@ -1,0 +1,357 @@
+"""The pre-workshop check: run it on the room's machine or image, the day before.
+
+    python tools/preflight.py                   everything below, on every lesson
+    python tools/preflight.py 00_setup.ipynb    only the notebooks named
+    python tools/preflight.py --no-browser      leave out the real-browser run
+    python tools/preflight.py --browser-only    only the real-browser run
+
+1. versions and the device that helpers picks;
+2. each notebook executed as the tests do (tools/notebooks.py's execute), with its time against the budget, and the
+   kernel's peak memory (RSS) and CPU seconds, for sizing a shared server (docs/INSTRUCTOR.md);
+3. the learner versions in notebooks/student/ regenerated in memory and compared with the committed ones;
+4. where a Chromium and the optional `playwright` package are installed: each notebook opened in a real JupyterLab
+   (on a temporary copy of the workshop, so nothing is saved into it), Run All Cells, and a check that every cell
+   ran, no error or stderr output is shown, and the progress bars came up as widgets; a screenshot of each goes
+   to --screenshots. Without a browser this step is skipped with a message saying what to install.
+
+Ends with the agenda table in markdown, ready to paste into docs/INSTRUCTOR.md. Exits 1 when a check fails
+(a time over budget is reported, not a failure: times depend on the machine).
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+import nbformat
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import notebooks as tools  # noqa: E402  (tools/notebooks.py)
+
+ROOT = tools.ROOT
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# Minutes a learner needs per exercise, by a rough rule: reading the task, writing a few lines, a hint or two.
+MINUTES_PER_EXERCISE = 7
+
+
+def versions():
+    sys.path.insert(0, str(ROOT))
+    import ipywidgets
+    import jupyterlab
+    import nbconvert
+
+    import helpers
+
+    print(helpers.describe_environment())
+    for module in (jupyterlab, ipywidgets, nbconvert):
+        print(f"{module.__name__:<10} {module.__version__}")
+    return str(helpers.get_device())
+
+
+class KernelMeter:
+    """Peak resident memory and CPU seconds of the kernels this process starts, polled from a thread (psutil)."""
+
+    def __init__(self, interval=0.1):
+        import psutil
+
+        self.me, self.interval, self.peak_rss, self.cpu = psutil.Process(), interval, 0, {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.poll, daemon=True)
+
+    def poll(self):
+        while not self.stop.is_set():
+            for child in self.me.children(recursive=True):
+                try:
+                    self.peak_rss = max(self.peak_rss, child.memory_info().rss)
+                    times = child.cpu_times()
+                    self.cpu[child.pid] = times.user + times.system
+                except Exception:  # the kernel exited between the listing and the reading
+                    pass
+            self.stop.wait(self.interval)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    @property
+    def cpu_seconds(self):
+        return sum(self.cpu.values())
+
+
+def exercises(nb):
+    return sum(c.source.count("# BEGIN SOLUTION") for c in nb.cells if c.cell_type == "code")
+
+
+def run_notebooks(paths):
+    rows = []
+    for path in paths:
+        with KernelMeter() as meter:
+            try:
+                _, times = tools.execute(path)
+                error = None
+            except Exception as exc:  # a failing cell: report it and go on with the next notebook
+                times, error = [], f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:200]}"
+        in_budget = tools.report(path, times) if not error else False
+        if error:
+            print(f"{path.name:<32} FAILED {error}")
+        rows.append(
+            {
+                "notebook": path.name,
+                "seconds": round(sum(t for _, t in times), 1),
+                "budget": tools.notebook_budget(path),
+                "in_budget": in_budget,
+                "peak_rss_mib": round(meter.peak_rss / 2**20),
+                "cpu_seconds": round(meter.cpu_seconds, 1),
+                "exercises": exercises(nbformat.read(path, as_version=4)),
+                "error": error,
+            }
+        )
+    return rows
+
+
+def students_in_sync(paths):
+    """Regenerate each learner version in memory and compare its cells with the committed file."""
+    ok = True
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        if not exercises(nb):
+            continue
+        want = tools.student_version(nb, path.name)
+        committed = tools.STUDENT / path.name
+        have = nbformat.read(committed, as_version=4) if committed.exists() else None
+        same = have is not None and [(c.cell_type, c.source) for c in want.cells] == [
+            (c.cell_type, c.source) for c in have.cells
+        ]
+        print(f"student/{path.name:<32} {'in sync' if same else 'OUT OF SYNC: run python tools/notebooks.py student'}")
+        ok &= same
+    return ok
+
+
+def find_browser():
+    for name in (os.environ.get("WORKSHOP_CHROMIUM"), *BROWSERS):
+        found = name and shutil.which(name)
+        if found:
+            # Debian's /usr/bin/chromium is a shell wrapper; playwright wants the binary itself.
+            real = pathlib.Path("/usr/lib/chromium/chromium")
+            return str(real) if found == "/usr/bin/chromium" and real.exists() else found
+    return None
+
+
+def lab_copy(folder):
+    """The workshop copied to `folder`, with JupyterLab settings that render every cell and show no news."""
+    for part in ("helpers", "data", "notebooks"):
+        ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "student")
+        shutil.copytree(ROOT / part, folder / part, ignore=ignore)
+    settings = {
+        "notebook-extension/tracker": {"windowingMode": "none"},  # cells off screen stay in the page, to be checked
+        "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    }
+    for name, values in settings.items():
+        file = folder / ".lab-settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(json.dumps(values))
+
+
+# Counts the progress-bar widgets that ever appear (the workshop's bars close when their run ends).
+WATCH_WIDGETS = """() => {
+  window.widgetsSeen = 0;
+  const seen = new WeakSet();
+  setInterval(() => document.querySelectorAll('.widget-hprogress, .widget-vprogress').forEach(bar => {
+    if (!seen.has(bar)) { seen.add(bar); window.widgetsSeen += 1; }
+  }), 100);
+}"""
+
+
+def browser_run(paths, executable, screenshots, timeout=600):
+    from playwright.sync_api import sync_playwright
+
+    screenshots.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = pathlib.Path(tmp)
+        lab_copy(folder)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        token = secrets.token_hex(16)
+        env = {k: v for k, v in os.environ.items() if k not in ("WORKSHOP_PROGRESS", "MPLBACKEND")}  # bars on
+        env.update(JUPYTERLAB_SETTINGS_DIR=str(folder / ".lab-settings"), JUPYTERLAB_WORKSPACES_DIR=str(folder))
+        command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--port-retries=0"]
+        command += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={folder}"]
+        command += ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        log = open(folder / "lab.log", "w")  # noqa: SIM115  (closed below, after the server)
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_server(server, port, token, folder / "lab.log")
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+                for path in paths:
+                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    rows.append(run_in_lab(page, port, token, path.name, screenshots, timeout))
+                    page.close()
+                    shut_down_kernels(port, token)  # one kernel at a time, as on a learner's laptop
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(30)
+            log.close()
+    return rows
+
+
+def wait_for_server(server, port, token, log, seconds=180):
+    for _ in range(seconds):
+        if server.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited: {log.read_text()[-1000:]}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=5)
+            return
+        except OSError:
+            time.sleep(1)
+    raise RuntimeError(f"JupyterLab did not answer on port {port} within {seconds} s")
+
+
+def menu(page, top, item):
+    if page.locator(".jp-Dialog .jp-mod-accept").count():  # a late "Select Kernel": take the default
+        page.click(".jp-Dialog .jp-mod-accept")
+    page.click(f".lm-MenuBar-itemLabel:text-is('{top}')")
+    page.click(f".lm-Menu-itemLabel:text-is('{item}')")
+
+
+def shut_down_kernels(port, token):
+    api = f"http://127.0.0.1:{port}/api/kernels"
+    headers = {"Authorization": f"token {token}"}
+    for kernel in json.load(urllib.request.urlopen(urllib.request.Request(api, headers=headers))):
+        urllib.request.urlopen(urllib.request.Request(f"{api}/{kernel['id']}", headers=headers, method="DELETE"))
+
+
+def run_in_lab(page, port, token, name, screenshots, timeout):
+    """Open one notebook, clear it, Run All Cells, wait for the last cell; report what the page shows."""
+    stem = pathlib.Path(name).stem
+    # A workspace of its own, reset: only this notebook open, so every selector below sees only its cells.
+    page.goto(f"http://127.0.0.1:{port}/lab/workspaces/preflight-{stem}/tree/notebooks/{name}?reset&token={token}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=60_000)
+    start = time.perf_counter()
+    while not page.locator(".jp-StatusBar-Widget", has_text="| Idle").count():  # "Python 3 (ipykernel) | Idle"
+        if page.locator(".jp-Dialog .jp-mod-accept").count():  # "Select Kernel": take the default, Python 3
+            page.click(".jp-Dialog .jp-mod-accept")
+        if time.perf_counter() - start > 60:
+            page.screenshot(path=str(screenshots / f"{stem}.png"))
+            raise RuntimeError(f"{name}: the kernel did not start within 180 s (see the screenshot)")
+        page.wait_for_timeout(500)
+    page.evaluate(WATCH_WIDGETS)
+    menu(page, "Edit", "Clear Outputs of All Cells")  # the saved prompts [1]: ... must not pass for a finished run
+    start = time.perf_counter()
+    menu(page, "Run", "Run All Cells")
+    prompts, finished, retried = [], False, False
+    while time.perf_counter() - start < timeout:
+        page.wait_for_timeout(500)
+        prompts = [p.strip() for p in page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()]
+        if not retried and time.perf_counter() - start > 20 and all(p == "[ ]:" for p in prompts):
+            menu(page, "Run", "Run All Cells")  # the first click came before the kernel took requests
+            retried = True
+        errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').count()
+        finished = bool(prompts) and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts)
+        if finished or (errors and "[*]:" not in prompts):
+            break
+    seconds = time.perf_counter() - start
+    stderr = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
+    broken_widgets = page.get_by_text("Error displaying widget").count()
+    widgets = page.evaluate("window.widgetsSeen")
+    page.screenshot(path=str(screenshots / f"{pathlib.Path(name).stem}.png"))
+    ran = sum(bool(re.fullmatch(r"\[\d+\]:", p)) for p in prompts)
+    row = {
+        "notebook": name,
+        "seconds": round(seconds, 1),
+        "cells_run": f"{ran}/{len(prompts)}",
+        "stderr_or_errors": [s[:200] for s in stderr],
+        "progress_widgets": widgets,
+        "broken_widgets": broken_widgets,
+    }
+    row["ok"] = finished and not stderr and not broken_widgets
+    status = "ok" if row["ok"] else "FAILED"
+    print(
+        f"{name:<32} {seconds:6.1f} s in the browser  cells {row['cells_run']}  progress widgets seen {widgets}  "
+        f"{status}{'  ' + stderr[0][:200] if stderr else ''}",
+        flush=True,
+    )
+    return row
+
+
+def agenda(rows):
+    lines = [
+        "| notebook | run time here (s) | budget (s) | peak kernel memory (MiB) | kernel CPU (s) | exercises | "
+        f"exercise time (min, {MINUTES_PER_EXERCISE} per exercise) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['notebook']} | {r['seconds']} | {r['budget']:.0f} | {r['peak_rss_mib']} | {r['cpu_seconds']} | "
+            f"{r['exercises']} | {r['exercises'] * MINUTES_PER_EXERCISE} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", help="names in notebooks/ or paths; default: every lesson")
+    parser.add_argument("--no-browser", action="store_true", help="leave out the real-browser run")
+    parser.add_argument("--browser-only", action="store_true", help="only the real-browser run")
+    parser.add_argument("--screenshots", type=pathlib.Path, default=pathlib.Path(tempfile.gettempdir()) / "preflight")
+    parser.add_argument("--json", type=pathlib.Path, help="also write every figure measured to this JSON file")
+    args = parser.parse_args(argv)
+    paths = [
+        (pathlib.Path(n) if pathlib.Path(n).exists() else tools.NOTEBOOKS / n).resolve() for n in args.notebooks
+    ] or sorted(tools.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    ok, report = True, {}
+
+    if not args.browser_only:
+        print("== versions and device")
+        report["device"] = versions()
+        print("\n== notebooks, executed as the tests do")
+        report["notebooks"] = run_notebooks(paths)
+        ok &= not any(r["error"] for r in report["notebooks"])
+        print("\n== learner versions")
+        ok &= students_in_sync(paths)
+
+    print("\n== real browser")
+    executable = None if args.no_browser else find_browser()
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        executable, missing = None, "the playwright package is not installed (pip install playwright)"
+    else:
+        missing = f"no Chromium found (looked for {', '.join(BROWSERS)}; or set WORKSHOP_CHROMIUM to its path)"
+    if args.no_browser:
+        print("skipped (--no-browser)")
+    elif executable is None:
+        print(f"skipped: {missing}. It is optional: install both to check JupyterLab itself.")
+    else:
+        report["browser"] = browser_run(paths, executable, args.screenshots)
+        ok &= all(r["ok"] for r in report["browser"])
+        print(f"screenshots in {args.screenshots}")
+
+    if "notebooks" in report:
+        print("\n== agenda (paste into docs/INSTRUCTOR.md)\n")
+        print(agenda(report["notebooks"]))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+    print(f"\npreflight: {'all checks passed' if ok else 'SOME CHECKS FAILED (see above)'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
