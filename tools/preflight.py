@@ -93,7 +93,9 @@ class KernelMeter:
 
 
 def exercises(nb):
-    return sum(c.source.count("# BEGIN SOLUTION") for c in nb.cells if c.cell_type == "code")
+    """Exercises to write plus predictions to make."""
+    marks = ("# BEGIN SOLUTION", "# BEGIN PREDICTION")
+    return sum(c.source.count(mark) for c in nb.cells if c.cell_type == "code" for mark in marks)
 
 
 def run_notebooks(paths):
@@ -112,7 +114,7 @@ def run_notebooks(paths):
             {
                 "notebook": path.name,
                 "seconds": round(sum(t for _, t in times), 1),
-                "budget": tools.notebook_budget(path),
+                "budget": tools.budget(path)[0],
                 "in_budget": in_budget,
                 "peak_rss_mib": round(meter.peak_rss / 2**20),
                 "cpu_seconds": round(meter.cpu_seconds, 1),
@@ -128,7 +130,7 @@ def students_in_sync(paths):
     ok = True
     for path in paths:
         nb = nbformat.read(path, as_version=4)
-        if not exercises(nb):
+        if not tools.has_exercises(nb):
             continue
         want = tools.student_version(nb, path.name)
         committed = tools.STUDENT / path.name
