@@ -5,11 +5,13 @@ activations  record and summarise what each layer outputs, and gradient norms
 plotting     every figure in one style
 training     a tiny training loop with a progress bar
 data         small tasks and a tiny corpus, nothing downloaded
+language_model  sample text, count-based baselines, training with a validation curve
 checks       exercise checkers
 setup        seeds, device, environment report
 """
 
-from . import activations, checks, data, layers, plotting, setup, training
+from . import activations, checks, data, language_model, layers, plotting, setup, training
+from .language_model import generate
 from .layers import (
     MLP,
     BatchNorm,
@@ -41,6 +43,7 @@ __all__ = [
     "plotting",
     "setup",
     "training",
+    "language_model",
     "MLP",
     "BatchNorm",
     "LayerNorm",
@@ -58,6 +61,7 @@ __all__ = [
     "seed_everything",
     "setup_notebook",
     "train",
+    "generate",
     "REPOSITORY",
     "BRANCH",
 ]
