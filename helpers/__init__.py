@@ -3,6 +3,7 @@
 layers       the parts of a transformer (positions, attention, MLP, norms, block, tiny model)
 activations  record and summarise what each layer outputs, and gradient norms
 plotting     every figure in one style
+diagram      the series' picture of the architecture, any box highlighted
 training     a tiny training loop with a progress bar
 data         small tasks and a tiny corpus, nothing downloaded
 language_model  sample text, count-based baselines, training with a validation curve
@@ -10,7 +11,7 @@ checks       exercise checkers
 setup        seeds, device, environment report
 """
 
-from . import activations, checks, data, language_model, layers, plotting, setup, training
+from . import activations, checks, data, diagram, language_model, layers, plotting, setup, training
 from .language_model import generate
 from .layers import (
     MLP,
@@ -39,6 +40,7 @@ __all__ = [
     "activations",
     "checks",
     "data",
+    "diagram",
     "layers",
     "plotting",
     "setup",

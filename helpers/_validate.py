@@ -29,6 +29,29 @@ def check_tensor(x, name, *, layout, ndim=None, min_ndim=None, last_dim=None, fl
     if min_ndim is not None and x.dim() < min_ndim:
         raise ValueError(f"{name}: expected shape {layout}, got shape {tuple(x.shape)} ({x.dim()}-D)")
     if last_dim is not None and x.shape[-1] != last_dim:
+        raise ValueError(f"{name}: expected shape {layout} with last dimension {last_dim}, got shape {tuple(x.shape)}")
+
+
+def has_values(t):
+    """False on the meta device, where tensors have shapes but no values (tests/test_devices.py runs every
+    layer there to catch a CPU tensor mixed in): the checks that read values are skipped there, nothing else."""
+    return t.device.type != "meta"
+
+
+def check_matches_parameters(x, module, name="x"):
+    """x must have the dtype and device of `module`'s parameters: say so, instead of torch's
+    "mat1 and mat2 must have the same dtype" from deep inside a matmul."""
+    p = next(module.parameters(), None)
+    if p is None:
+        return
+    layer = type(module).__name__
+    if x.dtype != p.dtype:
+        raise TypeError(
+            f"{name} has dtype {x.dtype} but the {layer}'s parameters have dtype {p.dtype}: "
+            f"convert one to the other, e.g. {name}.to({p.dtype}) or layer.to({x.dtype})"
+        )
+    if x.device != p.device:
         raise ValueError(
-            f"{name}: expected shape {layout} with last dimension {last_dim}, got shape {tuple(x.shape)}"
+            f"{name} is on device {x.device} but the {layer}'s parameters are on {p.device}: "
+            f"move one to the other, e.g. {name}.to(device) and layer.to(device) with the same device"
         )

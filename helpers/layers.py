@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-from ._validate import check_choice, check_positive_int, check_tensor
+from ._validate import check_choice, check_matches_parameters, check_positive_int, check_tensor, has_values
 
 # ----------------------------------------------------------------------------- positions
 
@@ -36,6 +36,7 @@ class SinusoidalPositionalEncoding(nn.Module):
 
     def __init__(self, max_len, d_model):
         super().__init__()
+        check_positive_int(max_len, "max_len")
         self.max_len = max_len
         # A buffer, not a parameter: it moves with .to(device) but the optimizer never sees it.
         self.register_buffer("pe", sinusoidal_positional_encoding(max_len, d_model), persistent=False)
@@ -72,24 +73,66 @@ def _check_seq_len(seq_len, max_len):
 
 def causal_mask(seq_len, device=None):
     """(seq_len, seq_len) boolean mask, True where query i may look at key j, i.e. j <= i."""
+    check_positive_int(seq_len, "seq_len")
     return torch.ones(seq_len, seq_len, dtype=torch.bool, device=device).tril()
+
+
+def _check_mask(mask, scores):
+    """The mask as (allowed, additive), one of them None, on the scores' device; refuse what would mask wrongly.
+
+    Boolean: True = may attend. Floating-point: added to the scores, cast to their dtype. Integer masks are
+    refused (torch's scaled_dot_product_attention refuses them too): added to the scores, a 0/1 int mask
+    would hide nothing. A float mask of only 0s and 1s is refused for the same reason.
+    """
+    expected = f"broadcastable to the scores' shape {tuple(scores.shape)} (..., seq_q, seq_k)"
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"mask must be a torch.Tensor {expected}, got {type(mask).__name__}")
+    if mask.dtype != torch.bool and not mask.is_floating_point():
+        raise TypeError(
+            f"mask must be boolean (True = may attend) or floating-point (added to the scores), got dtype "
+            f"{mask.dtype}; for a 0/1 mask pass mask.bool()"
+        )
+    try:
+        broadcast = torch.broadcast_shapes(mask.shape, scores.shape)
+    except RuntimeError:
+        broadcast = None
+    if broadcast != scores.shape or mask.dim() > scores.dim():
+        # A mask with more or bigger dims would broadcast the output to a bigger shape: never what was meant.
+        raise ValueError(
+            f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape {tuple(scores.shape)}"
+        )
+    if mask.dtype == torch.bool:
+        return mask.to(scores.device), None
+    mask = mask.to(device=scores.device, dtype=scores.dtype)
+    if has_values(mask):
+        if (mask.isnan() | mask.isposinf()).any():
+            raise ValueError("mask contains nan or +inf: an additive mask holds 0 (attend) and -inf (blocked)")
+        if ((mask == 0) | (mask == 1)).all() and (mask == 1).any():
+            raise ValueError(
+                "mask is a float tensor of 0s and 1s: a float mask is ADDED to the scores, so it would hide nothing. "
+                "It looks like a boolean mask in disguise: pass mask.bool() (True = may attend), "
+                "or an additive mask of 0 and -inf"
+            )
+    return None, mask
 
 
 def attention(q, k, v, mask=None, causal=False):
     """Scaled dot-product attention: softmax(q k^T / sqrt(d_k)) v.
 
-    q: (..., seq_q, d_k), k: (..., seq_k, d_k), v: (..., seq_k, d_v).
+    q: (..., seq_q, d_k), k: (..., seq_k, d_k), v: (..., seq_k, d_v), all of one dtype.
     mask: boolean, True = may attend (as in F.scaled_dot_product_attention), broadcastable to
-    (..., seq_q, seq_k); or a float mask that is added to the scores.
+    (..., seq_q, seq_k); or a float mask that is added to the scores (0 = attend, -inf = blocked), cast to
+    the scores' dtype. Either is moved to the scores' device. Integer masks, float masks of only 0s and 1s,
+    and masks that leave a query with no key at all are refused with an error.
     Returns (output (..., seq_q, d_v), weights (..., seq_q, seq_k)).
     """
     check_tensor(q, "q", layout="(..., seq_q, d_k)", min_ndim=2)
     check_tensor(k, "k", layout="(..., seq_k, d_k)", min_ndim=2)
     check_tensor(v, "v", layout="(..., seq_k, d_v)", min_ndim=2)
+    if not q.dtype == k.dtype == v.dtype:
+        raise TypeError(f"q, k, v must share one dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
     if k.shape[-1] != q.shape[-1]:
-        raise ValueError(
-            f"q and k must share d_k (last dim): q has shape {tuple(q.shape)}, k has {tuple(k.shape)}"
-        )
+        raise ValueError(f"q and k must share d_k (last dim): q has shape {tuple(q.shape)}, k has {tuple(k.shape)}")
     if v.shape[-2] != k.shape[-2]:
         raise ValueError(
             f"k and v must have the same number of positions (dim -2): "
@@ -103,25 +146,23 @@ def attention(q, k, v, mask=None, causal=False):
     seq_q, seq_k = q.shape[-2], k.shape[-2]
 
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., seq_q, seq_k)
-    allowed = None
+    allowed = additive = None
     if causal:
         allowed = torch.ones(seq_q, seq_k, dtype=torch.bool, device=q.device).tril()
     if mask is not None:
-        if not isinstance(mask, torch.Tensor):
-            raise TypeError(f"mask must be a torch.Tensor broadcastable to {(seq_q, seq_k)}, got {type(mask).__name__}")
-        try:
-            torch.broadcast_shapes(mask.shape, scores.shape)
-        except RuntimeError:
-            raise ValueError(
-                f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape {tuple(scores.shape)}"
-            ) from None
-        if mask.dtype == torch.bool:
-            allowed = mask if allowed is None else allowed & mask
-        else:
-            scores = scores + mask
+        given, additive = _check_mask(mask, scores)
+        if given is not None:
+            allowed = given if allowed is None else allowed & given
+    blocked = None if allowed is None else ~allowed
+    if additive is not None:
+        blocked = additive.isneginf() if blocked is None else blocked | additive.isneginf()
+    if blocked is not None and has_values(blocked) and blocked.all(dim=-1).any():
+        raise ValueError(
+            "the mask leaves some query with no key to attend to (a row of all False, or all -inf in a float mask)"
+        )
+    if additive is not None:
+        scores = scores + additive
     if allowed is not None:
-        if not allowed.expand_as(scores).any(dim=-1).all():
-            raise ValueError("the mask leaves some query with no key to attend to (a row of all False)")
         scores = scores.masked_fill(~allowed, float("-inf"))
     weights = torch.softmax(scores, dim=-1)
     return weights @ v, weights
@@ -131,7 +172,9 @@ class MultiHeadAttention(nn.Module):
     """n_heads attentions side by side, each on d_model / n_heads features, then mixed by out_proj.
 
     forward(x, mask=None, causal=None) -> (batch, seq, d_model). The last call's attention weights,
-    (batch, n_heads, seq, seq), are kept in `self.weights` for plotting.
+    (batch, n_heads, seq, seq), are kept in `self.weights` for plotting. mask as in attention(), of shape
+    (seq, seq) for every sequence, (batch, seq, seq) for each sequence (all its heads), or
+    (batch, n_heads or 1, seq, seq).
     """
 
     def __init__(self, d_model, n_heads, bias=True, causal=False):
@@ -149,6 +192,8 @@ class MultiHeadAttention(nn.Module):
 
     def forward(self, x, mask=None, causal=None):
         check_tensor(x, "x", layout=f"(batch, seq, d_model={self.d_model})", ndim=3, last_dim=self.d_model)
+        check_matches_parameters(x, self)
+        mask = self._per_head(mask)
         batch, seq, _ = x.shape
         q, k, v = self.in_proj(x).split(self.d_model, dim=-1)
         # (batch, seq, d_model) -> (batch, n_heads, seq, d_head): each head attends on its own slice.
@@ -158,9 +203,28 @@ class MultiHeadAttention(nn.Module):
         out = out.transpose(1, 2).reshape(batch, seq, self.d_model)  # merge the heads again
         return self.out_proj(out)
 
+    @staticmethod
+    def _per_head(mask):
+        """(seq_q, seq_k) applies to all; (batch, seq_q, seq_k) to every head of its own sequence, so it gets a
+        heads axis (broadcast as is, it would line up with the heads); (batch, heads or 1, seq_q, seq_k) as is."""
+        if not isinstance(mask, torch.Tensor):
+            return mask  # None, or something attention() refuses with a clear message
+        if mask.dim() == 3:
+            return mask.unsqueeze(1)
+        if mask.dim() not in (2, 4):
+            raise ValueError(
+                "mask: expected shape (seq_q, seq_k), (batch, seq_q, seq_k) or (batch, n_heads or 1, seq_q, seq_k), "
+                f"got shape {tuple(mask.shape)} ({mask.dim()}-D)"
+            )
+        return mask
+
     @torch.no_grad()
     def load_from_torch(self, mha):
-        """Copy the weights of a torch.nn.MultiheadAttention (same d_model and heads) into this layer."""
+        """Copy the weights of a torch.nn.MultiheadAttention (same d_model and heads) into this layer.
+
+        Refuses a torch layer that computes something this one cannot (biases present in one and not the
+        other, add_bias_kv, add_zero_attn, separate kdim/vdim), so the two never silently differ.
+        """
         if not isinstance(mha, nn.MultiheadAttention):
             raise TypeError(f"expected a torch.nn.MultiheadAttention, got {type(mha).__name__}")
         if (mha.embed_dim, mha.num_heads) != (self.d_model, self.n_heads):
@@ -170,9 +234,25 @@ class MultiHeadAttention(nn.Module):
             )
         if mha.in_proj_weight is None:
             raise ValueError("torch layer has separate k/v dimensions (kdim/vdim); only the shared layout is supported")
+        if mha.bias_k is not None or mha.add_zero_attn:
+            raise ValueError(
+                "torch layer was built with add_bias_kv=True or add_zero_attn=True, which add a key this layer "
+                "does not have: build it without them"
+            )
+        ours, theirs = self.in_proj.bias is not None, mha.in_proj_bias is not None
+        if ours != theirs or (mha.out_proj.bias is not None) != theirs:
+            raise ValueError(
+                f"bias mismatch: this layer has bias={ours}, the torch layer has bias={theirs}"
+                + (
+                    f" (out_proj bias={mha.out_proj.bias is not None})"
+                    if (mha.out_proj.bias is not None) != theirs
+                    else ""
+                )
+                + "; build both with the same bias"
+            )
         self.in_proj.weight.copy_(mha.in_proj_weight)
         self.out_proj.weight.copy_(mha.out_proj.weight)
-        if self.in_proj.bias is not None:
+        if ours:
             self.in_proj.bias.copy_(mha.in_proj_bias)
             self.out_proj.bias.copy_(mha.out_proj.bias)
         return self
@@ -199,63 +279,94 @@ class MLP(nn.Module):
 
     def forward(self, x):
         check_tensor(x, "x", layout=f"(..., d_model={self.d_model})", min_ndim=1, last_dim=self.d_model)
+        check_matches_parameters(x, self)
         return self.fc_out(self.act(self.fc_in(x)))
 
 
 # ----------------------------------------------------------------------------- normalization
 
 
+def _check_eps(eps):
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
+        raise ValueError(f"eps must be a positive number, got {eps!r}")
+
+
+def _compute_dtype(x):
+    """float16/bfloat16 inputs are normalized in float32 and cast back, as torch's norms do: in half
+    precision x**2 overflows above |x| = 256 and the result would be 0 or nan."""
+    return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+
+
 class LayerNorm(nn.Module):
-    """Each token on its own: subtract the mean of its features, divide by their std, scale and shift."""
+    """Each token on its own: subtract the mean of its features, divide by their std, scale and shift.
+
+    Returns the input's dtype; half-precision input is computed in float32 (as torch.nn.LayerNorm).
+    """
 
     def __init__(self, d_model, eps=1e-5):
         super().__init__()
         check_positive_int(d_model, "d_model")
+        _check_eps(eps)
         self.d_model, self.eps = d_model, eps
         self.weight = nn.Parameter(torch.ones(d_model))
         self.bias = nn.Parameter(torch.zeros(d_model))
 
     def forward(self, x):
         check_tensor(x, "x", layout=f"(..., d_model={self.d_model})", min_ndim=1, last_dim=self.d_model)
-        mean = x.mean(dim=-1, keepdim=True)
-        var = x.var(dim=-1, keepdim=True, unbiased=False)  # biased, as torch.nn.LayerNorm
-        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+        h = x.to(_compute_dtype(x))
+        mean = h.mean(dim=-1, keepdim=True)
+        var = h.var(dim=-1, keepdim=True, unbiased=False)  # biased, as torch.nn.LayerNorm
+        return ((h - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias).to(x.dtype)
 
 
 class RMSNorm(nn.Module):
-    """LayerNorm without the centring: divide each token by the root mean square of its features."""
+    """LayerNorm without the centring: divide each token by the root mean square of its features.
+
+    Returns the input's dtype; half-precision input is computed in float32 (as torch.nn.RMSNorm).
+    """
 
     def __init__(self, d_model, eps=1e-6):
         super().__init__()
         check_positive_int(d_model, "d_model")
+        _check_eps(eps)
         self.d_model, self.eps = d_model, eps
         self.weight = nn.Parameter(torch.ones(d_model))
 
     def forward(self, x):
         check_tensor(x, "x", layout=f"(..., d_model={self.d_model})", min_ndim=1, last_dim=self.d_model)
-        rms = torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps)
-        return x / rms * self.weight
+        h = x.to(_compute_dtype(x))
+        rms = torch.sqrt(h.pow(2).mean(dim=-1, keepdim=True) + self.eps)
+        return (h / rms * self.weight).to(x.dtype)
 
 
 class BatchNorm(nn.Module):
     """Each feature on its own, normalized over the batch (and over positions for (batch, seq, d) input).
 
-    Training mode uses the current batch's statistics and updates running averages; eval mode uses
-    the running averages. Matches torch.nn.BatchNorm1d on x.transpose(1, 2).
+    Training mode uses the current batch's statistics and updates running averages (momentum=None: the
+    plain average over all batches so far, as torch); eval mode uses the running averages. Matches
+    torch.nn.BatchNorm1d on x.transpose(1, 2). Returns the input's dtype; half-precision input is
+    computed in float32.
     """
 
     def __init__(self, d_model, eps=1e-5, momentum=0.1):
         super().__init__()
         check_positive_int(d_model, "d_model")
+        _check_eps(eps)
+        if momentum is not None and (
+            isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1
+        ):
+            raise ValueError(f"momentum must be a number in [0, 1] or None (cumulative average), got {momentum!r}")
         self.d_model, self.eps, self.momentum = d_model, eps, momentum
         self.weight = nn.Parameter(torch.ones(d_model))
         self.bias = nn.Parameter(torch.zeros(d_model))
         self.register_buffer("running_mean", torch.zeros(d_model))
         self.register_buffer("running_var", torch.ones(d_model))
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))  # as torch's state_dict
 
     def forward(self, x):
         layout = f"(batch, d_model={self.d_model}) or (batch, seq, d_model={self.d_model})"
         check_tensor(x, "x", layout=layout, ndim=(2, 3), last_dim=self.d_model)
+        h = x.to(_compute_dtype(x))
         dims = tuple(range(x.dim() - 1))  # every axis but the features
         if self.training:
             n = x.numel() // self.d_model
@@ -264,14 +375,18 @@ class BatchNorm(nn.Module):
                     f"BatchNorm in training mode needs more than 1 value per feature, got input of shape "
                     f"{tuple(x.shape)}; use a bigger batch or call .eval()"
                 )
-            mean = x.mean(dim=dims)
-            var = x.var(dim=dims, unbiased=False)
+            mean = h.mean(dim=dims)
+            var = h.var(dim=dims, unbiased=False)
             with torch.no_grad():  # torch keeps the unbiased variance in its running average
-                self.running_mean.lerp_(mean, self.momentum)
-                self.running_var.lerp_(var * n / (n - 1), self.momentum)
+                self.num_batches_tracked += 1
+                buffers = self.running_mean.dtype
+                # a tensor, not .item(): nothing leaves the device
+                weight = 1 / self.num_batches_tracked.to(buffers) if self.momentum is None else self.momentum
+                self.running_mean.lerp_(mean.to(buffers), weight)
+                self.running_var.lerp_((var * n / (n - 1)).to(buffers), weight)
         else:
             mean, var = self.running_mean, self.running_var
-        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+        return ((h - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias).to(x.dtype)
 
 
 NORMS = {"layer": LayerNorm, "rms": RMSNorm, "batch": BatchNorm, None: None}
@@ -325,6 +440,7 @@ class TransformerBlock(nn.Module):
 
     def forward(self, x, mask=None):
         check_tensor(x, "x", layout=f"(batch, seq, d_model={self.d_model})", ndim=3, last_dim=self.d_model)
+        check_matches_parameters(x, self)
         if self.attn is not None:
             x = self._sublayer(x, lambda h: self.attn(h, mask=mask), self.norm1)
         if self.mlp is not None:
@@ -384,7 +500,7 @@ class TinyTransformer(nn.Module):
         seq = idx.shape[1]
         if seq > self.max_len:
             raise ValueError(f"sequence length {seq} is longer than max_len={self.max_len} this model was built for")
-        if idx.numel() and (idx.min() < 0 or idx.max() >= self.vocab_size):
+        if idx.numel() and has_values(idx) and (idx.min() < 0 or idx.max() >= self.vocab_size):
             raise ValueError(
                 f"token ids must be in [0, {self.vocab_size}), got values from {idx.min().item()} to {idx.max().item()}"
             )

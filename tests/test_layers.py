@@ -1,6 +1,8 @@
 """Our layers equal torch's reference modules, and wrong input gets a message that names the shapes."""
 
 import math
+import re
+import warnings
 
 import pytest
 import torch
@@ -137,6 +139,83 @@ def test_attention_mask_errors():
         helpers.attention(x, x, x, mask=torch.zeros(3, 3, dtype=torch.bool))
 
 
+def additive(allowed):
+    return torch.zeros(allowed.shape).masked_fill(~allowed, float("-inf"))
+
+
+@pytest.mark.parametrize("dtype", [torch.int8, torch.uint8, torch.int32, torch.int64])
+def test_integer_masks_are_refused(dtype):
+    x = torch.zeros(1, 3, 4)
+    with pytest.raises(TypeError, match=rf"boolean .* or floating-point .*got dtype {dtype}.*mask.bool\(\)"):
+        helpers.attention(x, x, x, mask=helpers.causal_mask(3).to(dtype))
+
+
+@pytest.mark.parametrize(
+    "mask", [torch.ones(3, 3).tril(), torch.ones(3, 3), torch.ones(3, 3, dtype=torch.float64).tril()]
+)
+def test_float_masks_of_zeros_and_ones_are_refused_with_a_hint(mask):
+    x = torch.zeros(1, 3, 4)
+    with pytest.raises(ValueError, match=r"0s and 1s.*ADDED.*mask.bool\(\)"):
+        helpers.attention(x, x, x, mask=mask)
+
+
+def test_an_all_zero_float_mask_is_an_additive_no_op(gen):
+    q, k, v = (torch.randn(2, 3, 4, generator=gen) for _ in range(3))
+    assert max_diff(helpers.attention(q, k, v, mask=torch.zeros(3, 3))[0], helpers.attention(q, k, v)[0]) == 0
+
+
+@pytest.mark.parametrize("mask_dtype", [torch.float64, torch.float16])
+def test_float_masks_of_another_dtype_are_cast_to_the_scores(mask_dtype, gen):
+    q, k, v = (torch.randn(2, 4, 8, generator=gen) for _ in range(3))
+    mask = additive(helpers.causal_mask(4)) + torch.randn(4, 4, generator=gen)
+    out, weights = helpers.attention(q, k, v, mask=mask.to(mask_dtype))
+    assert out.dtype == weights.dtype == torch.float32
+    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(mask_dtype).float())
+    assert max_diff(out, expected) < ATOL
+
+
+def test_an_all_minus_inf_row_raises_like_an_all_false_row():
+    x = torch.zeros(1, 3, 4)
+    allowed = helpers.causal_mask(3)
+    allowed[1] = False
+    with pytest.raises(ValueError, match="no key to attend to"):
+        helpers.attention(x, x, x, mask=additive(allowed))
+    # ... also when only the causal flag and the float mask together block the row
+    blocked_past = additive(~helpers.causal_mask(3) | torch.eye(3, dtype=torch.bool))
+    blocked_past[2, 2] = float("-inf")
+    with pytest.raises(ValueError, match="no key to attend to"):
+        helpers.attention(x, x, x, mask=blocked_past, causal=True)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_float_masks_with_nan_or_plus_inf_are_refused(value):
+    x = torch.zeros(1, 3, 4)
+    mask = torch.zeros(3, 3)
+    mask[0, 1] = value
+    with pytest.raises(ValueError, match=r"nan or \+inf"):
+        helpers.attention(x, x, x, mask=mask)
+
+
+@pytest.mark.parametrize("shape", [(2, 1, 3, 3), (1, 1, 1, 3, 3), (3, 3, 3)])
+def test_masks_that_would_grow_the_output_are_refused(shape):
+    x = torch.zeros(1, 3, 4)  # scores (1, 3, 3): a bigger mask would broadcast the output up to its shape
+    for mask in (torch.zeros(shape), torch.ones(shape, dtype=torch.bool)):
+        with pytest.raises(ValueError, match="does not broadcast to the scores' shape"):
+            helpers.attention(x, x, x, mask=mask)
+
+
+@pytest.mark.parametrize("seq_len, error", [(2.5, TypeError), (None, TypeError), (0, ValueError), (True, TypeError)])
+def test_causal_mask_rejects_bad_lengths(seq_len, error):
+    with pytest.raises(error, match="seq_len"):
+        helpers.causal_mask(seq_len)
+
+
+def test_boolean_masks_move_to_the_scores_device():
+    x = torch.zeros(1, 3, 4, device="meta")
+    out, weights = helpers.attention(x, x, x, mask=helpers.causal_mask(3))  # the mask is made on the CPU
+    assert out.device.type == weights.device.type == "meta"
+
+
 # ----------------------------------------------------------------------------- multi-head attention
 
 
@@ -169,6 +248,84 @@ def test_multi_head_attention_causal_flag_at_construction(gen):
     assert (mha.weights[0, :, 0, 1:] == 0).all()
     mha(x, causal=False)
     assert (mha.weights[0, :, 0, 1:] > 0).all()
+
+
+def per_sequence_mask():
+    """batch = 2: sequence 0 causal, sequence 1 unmasked."""
+    mask = torch.ones(2, 4, 4, dtype=torch.bool)
+    mask[0] = helpers.causal_mask(4)
+    return mask
+
+
+@pytest.mark.parametrize("as_float", [False, True])
+def test_a_per_sequence_mask_applies_to_every_head_of_its_sequence(as_float, gen):
+    reference = torch_mha(8, 2)  # batch = heads = 2: a mask broadcast along the heads would pass silently
+    ours = helpers.MultiHeadAttention(8, 2).load_from_torch(reference)
+    x = torch.randn(2, 4, 8, generator=gen)
+    mask = per_sequence_mask()
+    out = ours(x, mask=additive(mask) if as_float else mask)
+    future = (ours.weights * ~helpers.causal_mask(4)).sum(dim=(-2, -1))  # (sequence, head)
+    assert (future[0] == 0).all() and (future[1] > 0).all()
+    # torch's 3-D attn_mask is (batch * heads, q, k), True = blocked
+    expected, _ = reference(x, x, x, attn_mask=(~mask).repeat_interleave(2, dim=0))
+    assert max_diff(out, expected) < ATOL
+    q, k, v = (torch.randn(2, 2, 4, 4, generator=gen) for _ in range(3))
+    sdpa = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None])
+    assert max_diff(helpers.attention(q, k, v, mask=mask[:, None])[0], sdpa) < ATOL
+
+
+def test_masks_of_every_accepted_rank_give_the_same_result(gen):
+    ours = helpers.MultiHeadAttention(8, 2)
+    x = torch.randn(2, 4, 8, generator=gen)
+    causal = ours(x, causal=True)
+    for mask in (helpers.causal_mask(4), helpers.causal_mask(4).expand(2, 4, 4), helpers.causal_mask(4)[None, None]):
+        assert max_diff(ours(x, mask=mask), causal) == 0
+    heads = torch.ones(2, 2, 4, 4, dtype=torch.bool)
+    heads[:, 1] = helpers.causal_mask(4)  # 4-D: one mask per (sequence, head)
+    ours(x, mask=heads)
+    future = (ours.weights * ~helpers.causal_mask(4)).sum(dim=(-2, -1))
+    assert (future[:, 0] > 0).all() and (future[:, 1] == 0).all()
+
+
+@pytest.mark.parametrize("shape", [(4,), (1, 2, 1, 4, 4)])
+def test_multi_head_attention_refuses_masks_of_other_ranks(shape):
+    with pytest.raises(ValueError, match=r"mask: expected shape \(seq_q, seq_k\), \(batch, seq_q, seq_k\)"):
+        helpers.MultiHeadAttention(8, 2)(torch.zeros(2, 4, 8), mask=torch.ones(shape, dtype=torch.bool))
+
+
+def test_a_per_sequence_mask_of_the_wrong_batch_is_refused():
+    with pytest.raises(ValueError, match="does not broadcast"):
+        helpers.MultiHeadAttention(8, 2)(torch.zeros(2, 4, 8), mask=torch.ones(3, 4, 4, dtype=torch.bool))
+
+
+def test_block_passes_a_per_sequence_mask_to_every_head(gen):
+    block = helpers.TransformerBlock(8, 2)
+    x = torch.randn(2, 4, 8, generator=gen)
+    out = block(x, mask=per_sequence_mask())
+    future = (block.attn.weights * ~helpers.causal_mask(4)).sum(dim=(-2, -1))
+    assert (future[0] == 0).all() and (future[1] > 0).all()
+    # each sequence alone, with its own (seq, seq) mask, gives the same rows
+    assert max_diff(out[:1], block(x[:1], mask=helpers.causal_mask(4))) < ATOL
+    assert max_diff(out[1:], block(x[1:])) < ATOL
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"bias": False}, "bias mismatch: this layer has bias=True, the torch layer has bias=False"),
+        ({"add_bias_kv": True}, "add_bias_kv=True or add_zero_attn=True"),
+        ({"add_zero_attn": True}, "add_bias_kv=True or add_zero_attn=True"),
+        ({"kdim": 4, "vdim": 4}, "separate k/v dimensions"),
+    ],
+)
+def test_load_from_torch_refuses_what_it_cannot_copy(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        helpers.MultiHeadAttention(8, 2).load_from_torch(nn.MultiheadAttention(8, 2, **kwargs))
+
+
+def test_load_from_torch_never_drops_the_torch_biases():
+    with pytest.raises(ValueError, match="this layer has bias=False, the torch layer has bias=True"):
+        helpers.MultiHeadAttention(8, 2, bias=False).load_from_torch(nn.MultiheadAttention(8, 2))
 
 
 def test_multi_head_attention_errors():
@@ -261,6 +418,103 @@ def test_batch_norm_training_needs_more_than_one_value():
     with pytest.raises(ValueError, match=r"more than 1 value per feature.*\(1, 1, 8\).*\.eval\(\)"):
         helpers.BatchNorm(8)(torch.zeros(1, 1, 8))
     helpers.BatchNorm(8).eval()(torch.zeros(1, 1, 8))  # eval mode is fine
+
+
+def torch_norm(ours):
+    """torch's counterpart of one of our norms, with the same parameters and buffers."""
+    if isinstance(ours, helpers.LayerNorm):
+        reference = nn.LayerNorm(ours.d_model, eps=ours.eps)
+    elif isinstance(ours, helpers.RMSNorm):
+        reference = nn.RMSNorm(ours.d_model, eps=ours.eps)
+    else:
+        reference = nn.BatchNorm1d(ours.d_model, eps=ours.eps, momentum=ours.momentum)
+    reference.load_state_dict(ours.state_dict())
+    return reference.to(ours.weight.dtype)
+
+
+@pytest.mark.parametrize("norm", [helpers.LayerNorm, helpers.RMSNorm, helpers.BatchNorm])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_norms_on_half_precision_input_with_large_values_match_torch(norm, dtype, gen):
+    ours = norm(8)
+    randomize(ours)
+    reference = torch_norm(ours)
+    x = (torch.randn(4, 8, generator=gen) * 300).to(dtype)  # x**2 overflows float16 above 256
+    out = ours(x)
+    with warnings.catch_warnings():  # torch's RMSNorm warns that mixed dtypes take its slower path
+        warnings.simplefilter("ignore", UserWarning)
+        expected = reference(x)
+    assert out.dtype == dtype
+    assert out.abs().max() > 0.5  # not the zeros of a half-precision x**2 overflow
+    assert max_diff(out.float(), expected.float()) < 0.02
+
+
+@pytest.mark.parametrize("norm", [helpers.LayerNorm, helpers.RMSNorm, helpers.BatchNorm])
+def test_norms_in_float64(norm, gen):
+    ours = norm(8).double()
+    randomize(ours)
+    reference = torch_norm(ours)
+    for step in range(2):  # BatchNorm trains its running averages in float64 too
+        x = torch.randn(5, 8, generator=gen, dtype=torch.float64) + step
+        out = ours(x)
+        assert out.dtype == torch.float64 and max_diff(out, reference(x)) < 1e-12
+
+
+@pytest.mark.parametrize("norm", [helpers.LayerNorm, helpers.RMSNorm, helpers.BatchNorm])
+def test_norms_on_float64_input_keep_float64(norm, gen):
+    # torch's LayerNorm and BatchNorm1d refuse float64 input with float32 parameters; ours computes it in float64
+    ours = norm(8)
+    randomize(ours)
+    x = torch.randn(5, 8, generator=gen, dtype=torch.float64)
+    out = ours(x)
+    assert out.dtype == torch.float64
+    assert max_diff(out, torch_norm(ours).double()(x)) < 1e-6
+
+
+def test_batch_norm_momentum_none_is_the_cumulative_average(gen):
+    ours = helpers.BatchNorm(8, momentum=None)
+    reference = nn.BatchNorm1d(8, momentum=None)
+    batches = [torch.randn(6, 8, generator=gen) + i for i in range(4)]
+    for x in batches:
+        assert max_diff(ours(x), reference(x)) < ATOL
+    assert max_diff(ours.running_mean, reference.running_mean) < ATOL
+    assert max_diff(ours.running_var, reference.running_var) < ATOL
+    assert max_diff(ours.running_mean, torch.stack([x.mean(0) for x in batches]).mean(0)) < ATOL
+    assert ours.num_batches_tracked.item() == reference.num_batches_tracked.item() == 4
+
+
+@pytest.mark.parametrize("momentum", [-0.1, 1.5, "0.1", True])
+def test_batch_norm_refuses_bad_momentum(momentum):
+    with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\] or None"):
+        helpers.BatchNorm(8, momentum=momentum)
+
+
+@pytest.mark.parametrize("norm", [helpers.LayerNorm, helpers.RMSNorm, helpers.BatchNorm])
+@pytest.mark.parametrize("eps", [0, -1e-5, None])
+def test_norms_refuse_bad_eps(norm, eps):
+    with pytest.raises(ValueError, match="eps must be a positive number"):
+        norm(8, eps=eps)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: helpers.MultiHeadAttention(8, 2), lambda: helpers.MLP(8), lambda: helpers.TransformerBlock(8, 2)]
+)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16])
+def test_layers_name_both_dtypes_when_input_and_parameters_differ(make, dtype):
+    layer = make()
+    with pytest.raises(TypeError, match=rf"x has dtype {dtype} but the \w+'s parameters have dtype torch.float32"):
+        layer(torch.zeros(2, 3, 8, dtype=dtype))
+    layer.to(dtype)(torch.zeros(2, 3, 8, dtype=dtype))  # converting the layer makes it work
+
+
+def test_layers_name_both_devices_when_input_and_parameters_differ():
+    with pytest.raises(ValueError, match="x is on device meta but the MLP's parameters are on cpu"):
+        helpers.MLP(8)(torch.zeros(2, 8, device="meta"))
+
+
+def test_attention_refuses_mixed_dtypes():
+    x = torch.zeros(1, 3, 4)
+    with pytest.raises(TypeError, match="q, k, v must share one dtype, got torch.float32, torch.float64"):
+        helpers.attention(x, x.double(), x)
 
 
 @pytest.mark.parametrize("norm", [helpers.LayerNorm, helpers.RMSNorm, helpers.BatchNorm])

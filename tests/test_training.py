@@ -40,8 +40,9 @@ def test_full_batch_regression_uses_mse():
 def test_divergence_stops_early():
     torch.manual_seed(0)
     x = torch.randn(32, 3) * 100
-    losses = helpers.train(nn.Linear(3, 1), (x, x.sum(1, keepdim=True)), steps=200, lr=10.0, optimizer="sgd",
-                           progress=False)
+    losses = helpers.train(
+        nn.Linear(3, 1), (x, x.sum(1, keepdim=True)), steps=200, lr=10.0, optimizer="sgd", progress=False
+    )
     assert len(losses) < 200 and not math.isfinite(losses[-1])
 
 
