@@ -1,10 +1,13 @@
-"""The checkers of notebook 01 (positional encoding): the reference passes, known mistakes get their hint,
-errors give a message and no traceback."""
+"""The checkers of notebook 01 (positional encoding)."""
 
+import numpy as np
+import pytest
 import torch
 
 import helpers
 from helpers import checks
+from helpers.checks.positions import _sinusoidal
+from helpers.checks.testing import Fails, Passes, robustness, run_checker
 
 
 def is_order_invariant(pool, x):
@@ -16,106 +19,100 @@ def is_order_invariant(pool, x):
     return True
 
 
-def test_check_order_invariance_accepts_the_reference_and_lists_the_cases(capsys):
-    assert checks.check_order_invariance(is_order_invariant)
-    out = capsys.readouterr().out
+def by_flip(pool, x):  # one shuffle that moves every token: enough for these cases; returns a bool tensor
+    return (pool(x.flip(0)) - pool(x)).abs().max() < 1e-5
+
+
+def with_numpy(pool, x):  # np.allclose returns a numpy bool
+    return np.allclose(pool(x.roll(3, 0)).numpy(), pool(x).numpy(), atol=1e-5)
+
+
+def ignores_attention(pool, x):  # right everywhere except on attention's output rows
+    return True if pool(x).shape == x.shape else is_order_invariant(pool, x)
+
+
+ORDER_CASES = [
+    Passes(is_order_invariant),
+    Passes(by_flip),
+    Passes(with_numpy),
+    Fails(lambda pool, x: torch.allclose(pool(x), pool(x)), ["the first token, x[0]: you said it is order-invariant"]),
+    Fails(ignores_attention, ["self-attention's output rows", "equivariant"]),
+    Fails(lambda pool, x: False, ["the mean over positions: you said it is not order-invariant, but it is"]),
+    Fails(lambda pool, x: bool(torch.equal(pool(x[torch.randperm(8)]), pool(x))), "tolerance rather than =="),
+    Fails(lambda pool, x: pool(x), "expected True or False, got a tensor of shape (4,)"),
+    Fails(lambda pool, x: 1, "expected True or False, got a int"),
+    Fails(lambda pool, x: pool(x[torch.randperm(len(x) + 1)]), "for pool = the mean over positions, your function"),
+    *robustness(is_order_invariant, tensor_result=False, mutates_input=False),
+]
+
+
+@pytest.mark.parametrize("case", ORDER_CASES, ids=str)
+def test_check_order_invariance(case):
+    case.check(checks.check_order_invariance)
+
+
+def test_check_order_invariance_lists_the_cases_and_rejects_a_changed_x():
+    _, out = run_checker(checks.check_order_invariance, is_order_invariant)
     assert "✅ shuffle test: passed (6 test cases)" in out
     assert "order-invariant:     the mean over positions" in out
     assert "not order-invariant: the first token, x[0]" in out
 
+    def shuffles_in_place(pool, x):
+        expected = pool(x)
+        x[:] = x.flip(0)
+        return torch.allclose(pool(x), expected, atol=1e-5)
 
-def test_check_order_invariance_accepts_a_tensor_bool_and_a_flip():
-    def by_flip(pool, x):  # one shuffle that moves every token: enough for these cases
-        return (pool(x.flip(0)) - pool(x)).abs().max() < 1e-5
-
-    assert checks.check_order_invariance(by_flip)
+    verdict, out = run_checker(checks.check_order_invariance, shuffles_in_place)
+    assert not verdict and "changed its input in place" in out
 
 
 def test_check_order_invariance_leaves_the_global_seed_alone():
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    checks.check_order_invariance(is_order_invariant)
+    run_checker(checks.check_order_invariance, is_order_invariant)
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_check_order_invariance_catches_a_test_without_a_shuffle(capsys):
-    assert not checks.check_order_invariance(lambda pool, x: torch.allclose(pool(x), pool(x)))
-    out = capsys.readouterr().out
-    assert "❌ shuffle test: for pool = the first token, x[0]: you said it is order-invariant, but it is not" in out
-    assert "Hint: shuffle the rows with x[torch.randperm(len(x))]" in out
+def sinusoidal_pe(seq_len, d_model):
+    positions = torch.arange(seq_len, dtype=torch.float32)[:, None]
+    two_i = torch.arange(0, d_model, 2, dtype=torch.float32)
+    angles = positions / 10000 ** (two_i / d_model)
+    pe = torch.zeros(seq_len, d_model)
+    pe[:, 0::2] = torch.sin(angles)
+    pe[:, 1::2] = torch.cos(angles[:, : d_model // 2])
+    return pe
 
 
-def test_check_order_invariance_explains_equivariance(capsys):
-    def ignores_attention(pool, x):  # right everywhere except on attention's output rows
-        if pool(x).shape == x.shape:
-            return True
-        return is_order_invariant(pool, x)
-
-    assert not checks.check_order_invariance(ignores_attention)
-    out = capsys.readouterr().out
-    assert "self-attention's output rows" in out and "equivariant" in out
+def by_columns(seq_len, d_model):  # one column at a time, from the formula for column j
+    pos = torch.arange(seq_len, dtype=torch.float32)
+    columns = []
+    for j in range(d_model):
+        angle = pos / 10000 ** ((j - j % 2) / d_model)
+        columns.append(torch.sin(angle) if j % 2 == 0 else torch.cos(angle))
+    return torch.stack(columns, dim=1)
 
 
-def test_check_order_invariance_catches_always_false(capsys):
-    assert not checks.check_order_invariance(lambda pool, x: False)
-    out = capsys.readouterr().out
-    assert "the mean over positions: you said it is not order-invariant, but it is" in out
+def even_only(seq_len, d_model):  # interleaving by stacking fails for an odd d_model
+    angles = torch.arange(seq_len)[:, None] / 10000 ** (torch.arange(0, d_model, 2) / d_model)
+    return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)
 
 
-def test_check_order_invariance_rejects_a_non_boolean(capsys):
-    assert not checks.check_order_invariance(lambda pool, x: pool(x))
-    assert "expected True or False, got a tensor of shape (4,)" in capsys.readouterr().out
+PE_CASES = [
+    Passes(sinusoidal_pe),
+    Passes(by_columns),
+    Passes(helpers.sinusoidal_positional_encoding, id="helpers"),
+    Fails(even_only, ["seq_len=7, d_model=5: wrong shape: expected (7, 5), got (7, 6)", "odd width ends"]),
+    Fails(lambda n, d: _sinusoidal(n, d, cos_first=True), "sine and cosine are swapped"),
+    Fails(lambda n, d: _sinusoidal(n, d, exponent=4), "the exponent is 2i / d_model"),
+    Fails(lambda n, d: _sinusoidal(n, d, start=1), "positions count from 0"),
+    Fails(lambda n, d: _sinusoidal(n, d, halves=True), "all the sines first"),
+    Fails(lambda n, d: _sinusoidal(n, d, base=1000.0), "the base is 10000"),
+    Fails(lambda n, d: sinusoidal_pe(n, d).double(), "wrong dtype: expected torch.float32, got torch.float64"),
+    *robustness(sinusoidal_pe, mutates_input=False),
+]
 
 
-def test_check_order_invariance_reports_an_error_without_traceback(capsys):
-    def broken(pool, x):
-        return pool(x[torch.randperm(len(x) + 1)])  # one index too many
-
-    assert not checks.check_order_invariance(broken)
-    captured = capsys.readouterr()
-    assert "for pool = the mean over positions, your function raised" in captured.out
-    assert "Traceback" not in captured.out + captured.err
-
-
-def test_check_order_invariance_not_implemented_and_not_callable(capsys):
-    def todo(pool, x):
-        raise NotImplementedError
-
-    assert not checks.check_order_invariance(todo)
-    assert "not implemented yet" in capsys.readouterr().out
-    assert not checks.check_order_invariance(True)
-    assert "expected a function, got a bool" in capsys.readouterr().out
-
-
-def test_check_sinusoidal_encoding_accepts_the_notebook_solution(capsys):
-    def sinusoidal_pe(seq_len, d_model):
-        positions = torch.arange(seq_len, dtype=torch.float32)[:, None]
-        two_i = torch.arange(0, d_model, 2, dtype=torch.float32)
-        angles = positions / 10000 ** (two_i / d_model)
-        pe = torch.zeros(seq_len, d_model)
-        pe[:, 0::2] = torch.sin(angles)
-        pe[:, 1::2] = torch.cos(angles[:, : d_model // 2])
-        return pe
-
-    assert checks.check_sinusoidal_encoding(sinusoidal_pe)
-    assert "✅ sinusoidal positional encoding: passed (4 test cases)" in capsys.readouterr().out
-
-
-def test_check_sinusoidal_encoding_catches_an_even_only_solution(capsys):
-    def even_only(seq_len, d_model):  # interleaving by stacking fails for an odd d_model
-        angles = torch.arange(seq_len)[:, None] / 10000 ** (torch.arange(0, d_model, 2) / d_model)
-        return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)
-
-    assert not checks.check_sinusoidal_encoding(even_only)
-    out = capsys.readouterr().out
-    assert "for seq_len=7, d_model=5: wrong shape: expected (7, 5), got (7, 6)" in out
-    assert "For an odd d_model the last column is a sine." in out
-
-
-def test_check_sinusoidal_encoding_catches_a_wrong_base(capsys):
-    def base_1000(seq_len, d_model):
-        return helpers.sinusoidal_positional_encoding(seq_len, d_model, base=1000.0)
-
-    assert not checks.check_sinusoidal_encoding(base_1000)
-    assert "Hint: angle = pos / 10000 ** (2i / d_model)" in capsys.readouterr().out
+@pytest.mark.parametrize("case", PE_CASES, ids=str)
+def test_check_sinusoidal_encoding(case):
+    case.check(checks.check_sinusoidal_encoding)

@@ -1,11 +1,12 @@
-"""The checkers of notebook 04 (skip connections): the reference passes, known mistakes get their hint,
-a function that raises gets a message, never a traceback."""
+"""The checkers of notebook 04 (skip connections)."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
 import helpers
 from helpers import checks
+from helpers.checks.testing import Fails, Passes, robustness
 
 
 def residual_forward(x, sublayers):
@@ -14,9 +15,42 @@ def residual_forward(x, sublayers):
     return x
 
 
-def test_check_residual_forward_accepts_the_reference(capsys):
-    assert checks.check_residual_forward(residual_forward)
-    assert "✅ residual forward: passed (4 test cases)" in capsys.readouterr().out
+def residual_recursive(x, sublayers):
+    return residual_recursive(x + sublayers[0](x), sublayers[1:]) if sublayers else x.clone()
+
+
+def no_skip(x, sublayers):
+    for f in sublayers:
+        x = f(x)
+    return x
+
+
+def in_place(x, sublayers):
+    for f in sublayers:
+        x += f(x)
+    return x
+
+
+def one_skip(x, sublayers):
+    return x + no_skip(x, sublayers)
+
+
+RESIDUAL_CASES = [
+    Passes(residual_forward),
+    Passes(residual_recursive),
+    Fails(no_skip, ["❌ residual forward", "no skip connection"]),
+    Fails(lambda x, sublayers: x + sum(f(x) for f in sublayers), "every sublayer read the ORIGINAL x"),
+    Fails(one_skip, "a skip goes around EACH sublayer"),
+    Fails(lambda x, sublayers: residual_forward(x, sublayers[::-1]), "reverse order"),
+    Fails(in_place, "changed its input in place"),
+    Fails(lambda x, sublayers: x + sublayers(x), ["raised TypeError", "Hint: the stream starts as x"]),
+    *robustness(residual_forward),
+]
+
+
+@pytest.mark.parametrize("case", RESIDUAL_CASES, ids=str)
+def test_check_residual_forward(case):
+    case.check(checks.check_residual_forward)
 
 
 def test_check_residual_forward_agrees_with_the_helpers_block():
@@ -26,53 +60,6 @@ def test_check_residual_forward_agrees_with_the_helpers_block():
     assert torch.allclose(residual_forward(x, [block.attn, block.mlp]), block(x))
 
 
-def test_check_residual_forward_names_a_missing_skip(capsys):
-    def no_skip(x, sublayers):
-        for f in sublayers:
-            x = f(x)
-        return x
-
-    assert not checks.check_residual_forward(no_skip)
-    out = capsys.readouterr().out
-    assert "❌ residual forward" in out
-    assert "Hint: your result has no skip connection" in out
-
-
-def test_check_residual_forward_names_the_parallel_mistake(capsys):
-    assert not checks.check_residual_forward(lambda x, sublayers: x + sum(f(x) for f in sublayers))
-    assert "every sublayer read the ORIGINAL x" in capsys.readouterr().out
-
-
-def test_check_residual_forward_names_one_skip_around_the_stack(capsys):
-    def one_skip(x, sublayers):
-        h = x
-        for f in sublayers:
-            h = f(h)
-        return x + h
-
-    assert not checks.check_residual_forward(one_skip)
-    assert "a skip goes around EACH sublayer" in capsys.readouterr().out
-
-
-def test_check_residual_forward_reports_an_error_without_traceback(capsys):
-    def crashes(x, sublayers):
-        return x + sublayers(x)  # calls the list instead of its items
-
-    assert not checks.check_residual_forward(crashes)
-    out = capsys.readouterr().out
-    assert "your function raised TypeError" in out
-    assert "Traceback" not in out
-    assert "Hint: loop over the sublayers" in out  # the general hint
-
-
-def test_check_residual_forward_not_implemented(capsys):
-    def residual(x, sublayers):
-        raise NotImplementedError
-
-    assert not checks.check_residual_forward(residual)
-    assert "not implemented yet" in capsys.readouterr().out
-
-
 def cosine(x):
     unit = F.normalize(x, dim=-1)
     sims = unit @ unit.transpose(-2, -1)
@@ -80,60 +67,55 @@ def cosine(x):
     return ((sims.sum(dim=(-2, -1)) - sims.diagonal(dim1=-2, dim2=-1).sum(-1)) / (seq * (seq - 1))).mean()
 
 
-def test_check_mean_pairwise_cosine_accepts_the_reference_and_helpers(capsys):
-    assert checks.check_mean_pairwise_cosine(cosine)
-    assert "✅ mean pairwise cosine: passed (4 test cases)" in capsys.readouterr().out
-    assert checks.check_mean_pairwise_cosine(helpers.activations.mean_pairwise_cosine)
-    assert checks.check_mean_pairwise_cosine(lambda x: cosine(x).item())  # a float is fine too
+def cosine_by_pairs(x):  # every pair i != j, with F.cosine_similarity, as a float
+    seq = x.shape[1]
+    sims = [F.cosine_similarity(x[:, i], x[:, j], dim=-1) for i in range(seq) for j in range(seq) if i != j]
+    return torch.stack(sims).mean().item()
 
 
-def test_check_mean_pairwise_cosine_names_the_diagonal(capsys):
-    def with_diagonal(x):
-        unit = F.normalize(x, dim=-1)
-        return (unit @ unit.transpose(-2, -1)).mean()
-
-    assert not checks.check_mean_pairwise_cosine(with_diagonal)
-    out = capsys.readouterr().out
-    assert "❌ mean pairwise cosine" in out
-    assert "leave out the diagonal" in out
+def per_sequence(x):
+    unit = F.normalize(x, dim=-1)
+    sims = unit @ unit.transpose(-2, -1)
+    seq = x.shape[-2]
+    return (sims.sum(dim=(-2, -1)) - sims.diagonal(dim1=-2, dim2=-1).sum(-1)) / (seq * (seq - 1))
 
 
-def test_check_mean_pairwise_cosine_names_one_number_per_sequence(capsys):
-    def per_sequence(x):
-        unit = F.normalize(x, dim=-1)
-        sims = unit @ unit.transpose(-2, -1)
-        seq = x.shape[-2]
-        return (sims.sum(dim=(-2, -1)) - sims.diagonal(dim1=-2, dim2=-1).sum(-1)) / (seq * (seq - 1))
-
-    assert not checks.check_mean_pairwise_cosine(per_sequence)
-    out = capsys.readouterr().out
-    assert "expected a number, got a tensor of shape (2,)" in out
-    assert "average over the batch as well" in out
-
-
-def test_check_mean_pairwise_cosine_names_raw_dot_products_and_the_wrong_axis(capsys):
-    assert not checks.check_mean_pairwise_cosine(_raw)
-    assert "raw dot products" in capsys.readouterr().out
-    assert not checks.check_mean_pairwise_cosine(_wrong_axis)
-    assert "wrong axis" in capsys.readouterr().out
-
-
-def _raw(x):
+def raw(x):
     sims = x @ x.transpose(-2, -1)
     seq = x.shape[-2]
     return ((sims.sum(dim=(-2, -1)) - sims.diagonal(dim1=-2, dim2=-1).sum(-1)) / (seq * (seq - 1))).mean()
 
 
-def _wrong_axis(x):
+def wrong_axis(x):
     unit = F.normalize(x, dim=-2)
     sims = unit @ unit.transpose(-2, -1)
     seq = x.shape[-2]
     return ((sims.sum(dim=(-2, -1)) - sims.diagonal(dim1=-2, dim2=-1).sum(-1)) / (seq * (seq - 1))).mean()
 
 
-def test_check_mean_pairwise_cosine_reports_an_error_without_traceback(capsys):
-    assert not checks.check_mean_pairwise_cosine(lambda x: x @ x)  # (2, 5, 8) @ (2, 5, 8) does not line up
-    out = capsys.readouterr().out
-    assert "your function raised RuntimeError" in out
-    assert "Traceback" not in out
-    assert "Hint: unit = x / x.norm" in out
+def divides_by_all(x):
+    sims = F.normalize(x, dim=-1) @ F.normalize(x, dim=-1).transpose(-2, -1)
+    return ((sims.sum(dim=(-2, -1)) - x.shape[-2]) / x.shape[-2] ** 2).mean()
+
+
+COSINE_CASES = [
+    Passes(cosine),
+    Passes(cosine_by_pairs),
+    Passes(lambda x: cosine(x).item(), id="a float"),
+    Passes(helpers.activations.mean_pairwise_cosine, id="helpers"),
+    Fails(lambda x: (F.normalize(x, dim=-1) @ F.normalize(x, dim=-1).mT).mean(), "leave out the diagonal"),
+    Fails(lambda x: (F.normalize(x, dim=-1) @ F.normalize(x, dim=-1).mT).mean().item(), "leave out the diagonal"),
+    Fails(divides_by_all, "divided by all seq * seq"),
+    Fails(per_sequence, ["expected a number (a float or a 0-d tensor), got a tensor of shape (2,)", "per sequence"]),
+    Fails(raw, "raw dot products"),
+    Fails(lambda x: raw(x).item(), "raw dot products"),
+    Fails(wrong_axis, "wrong axis"),
+    Fails(lambda x: str(cosine(x).item()), "expected a number (a float or a 0-d tensor), got a str"),
+    Fails(lambda x: x @ x, ["raised RuntimeError", "Hint: the cosine of two tokens"]),
+    *robustness(cosine, tensor_result=False),
+]
+
+
+@pytest.mark.parametrize("case", COSINE_CASES, ids=str)
+def test_check_mean_pairwise_cosine(case):
+    case.check(checks.check_mean_pairwise_cosine)

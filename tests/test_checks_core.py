@@ -1,90 +1,236 @@
-"""The checkers: the reference passes, a wrong answer gets a hint, a crash gets a message, never a traceback."""
+"""The checkers' core: compare, the verdict, running a learner's function safely, predictions, solutions."""
 
 import math
+import types
 
+import numpy as np
+import pytest
 import torch
 
-import helpers
 from helpers import checks
+from helpers.checks import core
+from helpers.checks.testing import Fails, Passes, looks_like_code, robustness, run_checker
 
 
 def test_compare_messages():
     assert checks.compare(torch.ones(2), torch.ones(2)) is None
     assert "wrong shape: expected (2,), got (3,)" in checks.compare(torch.ones(3), torch.ones(2))
     assert "off by up to 0.5" in checks.compare(torch.tensor([1.0, 1.5]), torch.ones(2))
+    assert "1 of 2 values" in checks.compare(torch.tensor([1.0, 1.5]), torch.ones(2))
     assert "nan" in checks.compare(torch.tensor([math.nan]), torch.ones(1))
     assert "expected a tensor of shape (2,), got a list" in checks.compare([1, 1], torch.ones(2))
     assert "tuple of 2" in checks.compare(torch.ones(1), (torch.ones(1), torch.ones(1)))
     assert checks.compare(2.0, 2.0) is None and "expected 2.0000, got 3.0000" in checks.compare(3.0, 2.0)
 
 
-def test_positional_encoding_checker(capsys):
-    assert checks.check_sinusoidal_encoding(helpers.sinusoidal_positional_encoding)
-    assert "passed (4 test cases)" in capsys.readouterr().out
-
-    def swapped(seq_len, d_model):  # cos on even, sin on odd: a classic slip
-        pe = helpers.sinusoidal_positional_encoding(seq_len, d_model)
-        return pe.flip(-1)
-
-    assert not checks.check_sinusoidal_encoding(swapped)
-    out = capsys.readouterr().out
-    assert "❌" in out and "Hint: angle = pos / 10000" in out
-
-
-def test_attention_checker_accepts_output_or_tuple(capsys):
-    assert checks.check_attention(helpers.attention)
-    assert checks.check_attention(lambda q, k, v: helpers.attention(q, k, v)[0])
-
-    def unscaled(q, k, v):
-        return torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
-
-    assert not checks.check_attention(unscaled)
-    assert "sqrt(d_k)" in capsys.readouterr().out
+def test_compare_checks_dtype_and_device_before_values():
+    assert "wrong dtype: expected torch.float32, got torch.float64" in checks.compare(
+        torch.ones(2).double(), torch.ones(2)
+    )
+    assert "expected torch.bool, got torch.float32" in checks.compare(torch.ones(2), torch.ones(2, dtype=torch.bool))
+    meta = torch.ones(2, device="meta")
+    assert "wrong device: expected a tensor on cpu, like the inputs, got one on meta" in checks.compare(
+        meta, torch.ones(2)
+    )
+    assert "1 of 2 entries differ" in checks.compare(torch.tensor([True, True]), torch.tensor([True, False]))
 
 
-def test_layer_norm_checker(capsys):
-    assert checks.check_layer_norm(lambda x: torch.nn.functional.layer_norm(x, x.shape[-1:]))
+def test_compare_numbers_accepts_floats_numpy_and_0d_tensors_not_strings_or_bools():
+    for same in (0.5, np.float32(0.5), np.float64(0.5), torch.tensor(0.5)):
+        assert checks.compare(same, 0.5) is None
+        assert checks.compare(same, torch.tensor(0.5)) is None
+    for wrong in ("0.5", True, torch.tensor([0.5]), [0.5], None, torch.tensor(0.5, device="meta")):
+        assert "expected a number" in checks.compare(wrong, 0.5)
+    assert checks.compare(math.inf, 0.5) == "expected 0.5000, got inf"
 
-    def unbiased(x):
-        return (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True) + 1e-5)
 
-    assert not checks.check_layer_norm(unbiased)
-    assert "unbiased=False" in capsys.readouterr().out
+def test_compare_moves_to_the_cpu_before_changing_dtype(monkeypatch):
+    """MPS has no float64: a tensor must reach the CPU before .double(). A fake device tensor records the order."""
+    calls = []
+
+    class Recorder(torch.Tensor):
+        def cpu(self):
+            calls.append("cpu")
+            return super().cpu()
+
+        def double(self):
+            calls.append("double" if not calls else f"double after {calls[-1]}")
+            return super().double()
+
+    got = torch.ones(3).as_subclass(Recorder)
+    assert core._compare_tensors(got, torch.ones(3), 1e-5, 0.0) is None
+    assert calls[0] == "cpu"
 
 
-def test_crashes_and_non_functions_are_reported_not_raised(capsys):
-    def crashes(q, k, v):
-        return q @ k  # shapes don't line up
+def test_verdict_is_truthy_when_passed_and_silent_in_jupyter():
+    passed, failed = core.Verdict("x", True, n_cases=2), core.Verdict("x", False, "wrong shape")
+    assert passed and not failed
+    assert repr(passed) == "<x: passed (2 test cases)>" and repr(failed) == "<x: not passed: wrong shape>"
+    assert passed._ipython_display_() is None  # IPython shows nothing for an object with this method
+    with pytest.raises(AssertionError):
+        assert failed
 
-    assert not checks.check_attention(crashes)
-    out = capsys.readouterr().out
-    assert "your function raised RuntimeError" in out and "Traceback" not in out
 
-    def todo(q, k, v):
+def test_run_learner_reports_every_kind_of_failure():
+    def fails_with(fn, *args):
+        with pytest.raises(core.LearnerError) as caught:
+            core.run_learner(fn, args or (torch.ones(2),))
+        return caught.value
+
+    def stub(x):
         raise NotImplementedError
 
-    assert not checks.check_attention(todo)
-    assert "not implemented yet" in capsys.readouterr().out
-    assert not checks.check_attention(None)
-    assert "expected a function, got a NoneType" in capsys.readouterr().out
+    assert fails_with(stub).stub
+    assert "SystemExit" in fails_with(lambda x: exit()).message  # the learner's own exit()
+    assert "KeyboardInterrupt" in fails_with(lambda x: (_ for _ in ()).throw(KeyboardInterrupt)).message
+    assert "raised ZeroDivisionError" in fails_with(lambda x: 1 / 0).message
+    assert "returned None" in fails_with(lambda x: None).message
+    assert "changed its input in place" in fails_with(lambda x: x.add_(1)).message
+    assert "changed its input in place" in fails_with(lambda xs: xs.pop(), [torch.ones(1)]).message
+    assert core.run_learner(lambda x: x + 1, (torch.ones(2),)).tolist() == [2.0, 2.0]
 
 
-def test_learner_cannot_change_the_reference_inputs():
-    def mutates(q, k, v):
-        q.zero_()
-        return helpers.attention(q, k, v)[0]
+def test_run_learner_turns_ipython_exit_into_system_exit(monkeypatch):
+    """In Jupyter, exit() asks the kernel to shut down instead of raising: the checker turns it into SystemExit."""
+    import IPython
 
-    assert not checks.check_attention(mutates)  # wrong answer, but the next check still sees clean inputs
-    assert checks.check_attention(helpers.attention)
+    shell = types.SimpleNamespace(ask_exit=lambda: None)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    with pytest.raises(core.LearnerError, match="SystemExit"):
+        core.run_learner(lambda: shell.ask_exit(), ())
+    assert shell.ask_exit() is None  # restored afterwards
 
 
-def test_softmax_checker(capsys):
-    assert checks.check_softmax(lambda s: torch.softmax(s, dim=-1))
+def test_run_learner_leaves_the_random_state_alone_and_is_repeatable():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    first = core.run_learner(lambda: torch.rand(2), ())
+    assert torch.equal(torch.rand(3), expected)
+    assert torch.equal(core.run_learner(lambda: torch.rand(2), ()), first)
 
-    def overflows(scores):  # right formula, but exp(1000) is inf
-        e = torch.exp(scores)
-        return e / e.sum(dim=-1, keepdim=True)
 
-    assert not checks.check_softmax(overflows)
+def test_check_function_uses_known_mistakes_error_hints_and_the_nudge():
+    def reference(x):
+        return x * 2
+
+    def run(fn):
+        return run_checker(
+            lambda f: checks.check_function(
+                f,
+                reference,
+                [("x of shape (3,)", (torch.arange(3.0),))],
+                "double",
+                nudge="make it twice as big.",
+                mistakes=[core.Mistake("you added instead of multiplying.", lambda x: x + 2)],
+                error_hints=[("oops", "the oops hint.")],
+            ),
+            fn,
+        )
+
+    verdict, out = run(lambda x: x + 2)
+    assert not verdict and "Hint: you added instead of multiplying." in out
+    assert "Stuck? `helpers.checks.solution('<lambda>')`" not in out  # a lambda has no name to look up
+
+    def triple(x):
+        return x * 3
+
+    verdict, out = run(triple)
+    assert "Hint: make it twice as big." in out and "Stuck?" not in out  # no lesson has a solution called triple
+
+    lesson_name = next(iter(core._solution_cells()))
+    triple.__name__ = lesson_name
+    assert f"Stuck? `helpers.checks.solution({lesson_name!r})` shows a worked solution." in run(triple)[1]
+
+    def oops(x):
+        raise ValueError("oops")
+
+    assert "Hint: the oops hint." in run(oops)[1]
+    assert "keep its signature" in run(lambda: 1)[1]
+    assert run(reference)[0]
+
+
+@pytest.mark.parametrize("case", robustness(lambda x: x * 2), ids=str)
+def test_robustness_cases_on_a_toy_checker(case):
+    case.check(
+        lambda f: checks.check_function(
+            f, lambda x: x * 2, [("x", (torch.arange(3.0),))], "double", nudge="make it twice as big."
+        )
+    )
+
+
+def test_the_testing_helpers_catch_a_checker_that_leaks_code_on_the_stub():
+    assert looks_like_code("divide by the square root of the key width.") is None
+    for code in ("use torch.tril", "x.tril()", "q @ k", "a = b", "x[0]", "`mask`", "F.gelu", "return x"):
+        assert looks_like_code(code), code
+
+    def leaky(fn):
+        return checks.check_function(fn, lambda x: x, [("x", (torch.ones(1),))], "id", nudge="return x.clone()")
+
+    with pytest.raises(AssertionError, match="shows code"):
+        robustness(lambda x: x)[0].check(leaky)
+    with pytest.raises(AssertionError):
+        Passes(lambda x: x + 1).check(leaky)
+    with pytest.raises(AssertionError):
+        Fails(lambda x: x, "anything").check(leaky)
+
+
+# ----------------------------------------------------------------------------- predictions
+
+
+def test_check_prediction_says_how_close(capsys):
+    assert checks.check_prediction("weight on the last token", 0.5, torch.tensor(0.43), tolerance=0.1) is None
+    assert "🎯 weight on the last token: you predicted 0.5, measured 0.43 (off by 0.07): well predicted." in (
+        capsys.readouterr().out
+    )
+    checks.check_prediction("loss", 2.0, 0.43, why="the model learns fast.")
     out = capsys.readouterr().out
-    assert "large scores" in out and "nan or inf" in out and "subtract each row's max" in out
+    assert "🤔 loss: you predicted 2, measured 0.43, off by 1.57." in out and "Why: the model learns fast." in out
+    checks.check_prediction("grows", "Yes ", "yes")
+    assert "🎯" in capsys.readouterr().out
+    checks.check_prediction("grows", True, False)
+    assert "🤔 grows: you predicted True, measured False." in capsys.readouterr().out
+
+
+def test_check_prediction_never_fails(capsys):
+    assert checks.check_prediction("x", None, 0.43) is None
+    assert "You made no prediction" in capsys.readouterr().out
+    assert checks.check_prediction("x", "a lot", 0.43) is None
+    assert checks.check_prediction("x", torch.ones(3), 0.43) is None
+    assert "should be a number, got a tensor of shape (3,)" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- solutions on request
+
+
+def test_solution_prints_the_lesson_block_without_markers(capsys):
+    cells = core._solution_cells()
+    assert cells, "no lesson notebook with a solution block found"
+    name, (notebook, source) = next(iter(cells.items()))
+    checks.solution(name)
+    out = capsys.readouterr().out
+    assert f"from notebooks/{notebook}" in out
+    assert "BEGIN SOLUTION" not in out and f"def {name}(" in out
+    assert "helpers.checks.check_" not in out
+
+
+def test_solution_of_04_leaves_out_the_lessons_own_check(capsys):
+    if "residual_forward" not in core._solution_cells():
+        pytest.skip("04 has no residual_forward exercise any more")
+    checks.solution("residual_forward")
+    out = capsys.readouterr().out
+    assert "x = x + f(x)" in out and "assert" not in out
+
+
+def test_solution_accepts_the_function_and_names_the_known_ones(capsys):
+    name = next(iter(core._solution_cells()))
+
+    def stub():
+        raise NotImplementedError
+
+    stub.__name__ = name
+    checks.solution(stub)
+    assert "The worked solution" in capsys.readouterr().out
+    checks.solution("no_such_exercise")
+    out = capsys.readouterr().out
+    assert "No exercise called 'no_such_exercise'" in out and name in out

@@ -11,6 +11,8 @@ import helpers
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 IDS = [p.name for p in NOTEBOOKS]
+STUDENT = sorted((ROOT / "notebooks" / "student").glob("*.ipynb"))
+SETUP_CELL = ROOT / "tools" / "setup_cell.py"
 
 
 def read(path):
@@ -27,11 +29,14 @@ def test_notebooks_are_numbered_from_00_without_gaps():
     assert numbers == list(range(len(numbers))), IDS
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_setup_cell_is_shared_and_names_the_repository(path):
-    setup = code_cells(read(NOTEBOOKS[0]))[0].source
-    assert code_cells(read(path))[0].source == setup, "the first code cell must be 00_setup's setup cell"
-    assert f'REPO_URL = "https://github.com/{helpers.REPOSITORY}"' in setup
+@pytest.mark.parametrize("path", NOTEBOOKS + STUDENT, ids=IDS + [f"student/{p.name}" for p in STUDENT])
+def test_setup_cell_is_the_one_source(path):
+    setup = SETUP_CELL.read_text().rstrip("\n")
+    assert code_cells(read(path))[0].source == setup, "run `python tools/notebooks.py sync-setup`"
+
+
+def test_setup_cell_names_the_repository():
+    assert f'REPO_URL = "https://github.com/{helpers.REPOSITORY}"' in SETUP_CELL.read_text()
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

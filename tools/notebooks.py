@@ -4,10 +4,15 @@
     python tools/notebooks.py bench [NOTEBOOK ...]   execute copies, report seconds per notebook and slowest cell
     python tools/notebooks.py student [NOTEBOOK ...] write notebooks/student/: the exercises left for the learner
     python tools/notebooks.py draft SCRIPT.py OUT.ipynb   turn a '# %%' percent-format draft into a notebook
+    python tools/notebooks.py sync-setup [NOTEBOOK ...]  write tools/setup_cell.py into each first code cell
+    python tools/notebooks.py tag-slides [NOTEBOOK ...]  write the slide rule's metadata into the notebooks
+    python tools/notebooks.py slides [NOTEBOOK ...]      build slides/NN_name.slides.html, one reveal.js deck each
 
 Both run and bench set WORKSHOP_PROGRESS=0 (no progress bars), as the test suite does. With no
 notebooks named they take every notebook in notebooks/. Budgets: 10 s for 00_setup, 25 s for the
 others, 10 s for any one cell; bench exits 1 when one is over.
+
+run also tags every cell for slides, by the rule in slide_type.
 """
 
 import argparse
@@ -23,9 +28,12 @@ from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+SLIDES = ROOT / "slides"
 STUDENT = NOTEBOOKS / "student"
+SETUP_CELL = ROOT / "tools" / "setup_cell.py"  # the one source of the cell that opens every notebook
 CELL_BUDGET_S = 10.0
 SOLUTION = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION[ \t]*$", re.S | re.M)
+PREDICTION = re.compile(r"^# BEGIN PREDICTION[ \t]*\n(?P<body>.*?)^# END PREDICTION[ \t]*$", re.S | re.M)
 CHECK = re.compile(r"^assert (helpers\.checks\.check_\w+\(.*\))$", re.M)
 
 
@@ -77,36 +85,133 @@ def report(path, times):
     return not over
 
 
-def student_version(nb, name):
-    """The notebook with each solution replaced by `raise NotImplementedError`, outputs cleared.
+def _student_solution(match):
+    indent = match["indent"]
+    if not indent:
+        raise ValueError(
+            "a # BEGIN SOLUTION block at the top level of a cell would become `raise NotImplementedError` and stop "
+            "Run All: put the solution inside a function, or use a # BEGIN PREDICTION block for a value to guess"
+        )
+    return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError"
 
-    The checker calls lose their `assert`, so an exercise not done yet prints the checker's hint instead
-    of stopping the notebook: the lesson goes on, since later cells never use the learner's answers.
+
+def _student_prediction(match):
+    names = re.findall(r"^(\w+)[ \t]*(?::[^=\n]*)?=(?!=)", match["body"], re.M)
+    if not names:
+        raise ValueError(f"a # BEGIN PREDICTION block assigns no variable at the top level: {match['body']!r}")
+    return "".join(f"{name} = None  # YOUR PREDICTION HERE\n" for name in dict.fromkeys(names)).rstrip("\n")
+
+
+def student_version(nb, name):
+    """The notebook with the exercises left for the learner, outputs cleared.
+
+    Each solution block (inside a function) becomes `raise NotImplementedError`; each prediction block
+    (`name = value` lines at the top level) becomes `name = None  # YOUR PREDICTION HERE`, so Run All still
+    reaches the end. The checker calls lose their `assert`, so an exercise not done yet prints the
+    checker's nudge instead of stopping the notebook: the lesson goes on, since later cells never use the
+    learner's answers. (A checker returns a Verdict, which Jupyter does not echo.)
     """
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.source = SOLUTION.sub(
-                lambda m: f"{m['indent']}# YOUR CODE HERE\n{m['indent']}raise NotImplementedError", cell.source
-            )
+            cell.source = SOLUTION.sub(_student_solution, cell.source)
+            cell.source = PREDICTION.sub(_student_prediction, cell.source)
             cell.source = CHECK.sub(r"\1", cell.source)
             cell.outputs, cell.execution_count = [], None
     title = nb.cells[0]
     title.source = title.source.replace(f"/notebooks/{name})", f"/notebooks/student/{name})", 1)
     title.source += (
-        f"\n\n> **Your version:** the exercises are left for you (`# YOUR CODE HERE`). The worked solutions and "
-        f"the outputs are in [`../{name}`](../{name})."
+        f"\n\n> **Your version:** the exercises are left for you (`# YOUR CODE HERE`, `# YOUR PREDICTION HERE`). "
+        f'A checker under each says what is still wrong; `helpers.checks.solution("function_name")` shows a '
+        f"worked solution when you want it. The solutions and the outputs are in [`../{name}`](../{name})."
     )
     return nb
+
+
+def has_exercises(nb):
+    return any(
+        "# BEGIN SOLUTION" in c.source or "# BEGIN PREDICTION" in c.source for c in nb.cells if c.cell_type == "code"
+    )
 
 
 def write_student(paths):
     STUDENT.mkdir(exist_ok=True)
     for path in paths:
         nb = nbformat.read(path, as_version=4)
-        if any("# BEGIN SOLUTION" in c.source for c in nb.cells if c.cell_type == "code"):
+        if has_exercises(nb):
             nbformat.write(student_version(nb, path.name), STUDENT / path.name)
             print(f"wrote {STUDENT.relative_to(ROOT) / path.name}")
+
+
+def setup_cell_source():
+    return SETUP_CELL.read_text().rstrip("\n")
+
+
+def sync_setup(paths):
+    """Make each notebook's first code cell the setup cell's one source; only that cell's text changes."""
+    source = setup_cell_source()
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        first = next(c for c in nb.cells if c.cell_type == "code")
+        if first.source != source:
+            first.source = source
+            nbformat.write(nb, path)
+            print(f"setup cell written into {path.relative_to(ROOT)}")
+
+
+def slide_type(cell, index, setup_index):
+    """The slide rule: each heading starts a slide, each plot gets its own, printed numbers appear one by one.
+
+    title (`# `) and sections (`## `) -> slide; sub-sections (`### `) and cells that draw a figure -> subslide
+    (below their section); cells that print -> fragment; the rest of the prose stays on its heading's slide; the
+    setup cell and cells that show nothing -> skip.
+    """
+    if cell.cell_type == "markdown":
+        heading = cell.source.lstrip().split(" ", 1)[0]
+        return {"#": "slide", "##": "slide", "###": "subslide"}.get(heading, "-") if index else "slide"
+    if cell.cell_type != "code" or index == setup_index or not cell.get("outputs"):
+        return "skip"
+    if any("image/png" in out.get("data", {}) for out in cell.outputs):
+        return "subslide"
+    return "fragment"
+
+
+def tag_slides(nb):
+    """Set every cell's metadata.slideshow.slide_type by the slide rule (in place); returns the notebook."""
+    setup_index = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), None)
+    for i, cell in enumerate(nb.cells):
+        cell.metadata["slideshow"] = {"slide_type": slide_type(cell, i, setup_index)}
+    return nb
+
+
+def build_slides(nb):
+    """A reveal.js deck (HTML text) from a notebook with outputs; figures show without their drawing code.
+
+    Building needs no network; the deck loads reveal.js from unpkg.com when opened (nbconvert's template).
+    """
+    from nbconvert import SlidesExporter
+
+    nb = tag_slides(copy.deepcopy(nb))
+    for cell in nb.cells:
+        if cell.metadata.slideshow.slide_type == "subslide" and cell.cell_type == "code":
+            cell.metadata["transient"] = {"remove_source": True}
+    exporter = SlidesExporter(reveal_scroll=True, reveal_number="c/t", exclude_input_prompt=True)
+    html, _ = exporter.from_notebook_node(nb)
+    return html
+
+
+def write_slides(paths, tag_only=False):
+    if not tag_only:
+        SLIDES.mkdir(exist_ok=True)
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        if tag_only:
+            nbformat.write(tag_slides(nb), path)
+            print(f"tagged {path.relative_to(ROOT)}")
+        else:
+            out = SLIDES / f"{path.stem}.slides.html"
+            out.write_text(build_slides(nb))
+            print(f"wrote {out.relative_to(ROOT)}")
 
 
 def draft(script, out):
@@ -137,7 +242,7 @@ def draft(script, out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["run", "bench", "student", "draft"])
+    parser.add_argument("command", choices=["run", "bench", "student", "draft", "sync-setup", "tag-slides", "slides"])
     parser.add_argument("paths", nargs="*")
     args = parser.parse_args(argv)
     if args.command == "draft":
@@ -145,13 +250,17 @@ def main(argv=None):
             parser.error("draft takes SCRIPT.py OUT.ipynb")
         return draft(*args.paths)
     paths = [pathlib.Path(p).resolve() for p in args.paths] or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if args.command == "sync-setup":
+        return sync_setup([pathlib.Path(p).resolve() for p in args.paths] or paths + sorted(STUDENT.glob("*.ipynb")))
     if args.command == "student":
         return write_student(paths)
+    if args.command in ("tag-slides", "slides"):
+        return write_slides(paths, tag_only=args.command == "tag-slides")
     ok = True
     for path in paths:
         nb, times = execute(path)
         if args.command == "run":
-            nbformat.write(clean(nb), path)
+            nbformat.write(tag_slides(clean(nb)), path)
         ok &= report(path, times)
     return 0 if ok or args.command == "run" else 1
 

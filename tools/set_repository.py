@@ -2,7 +2,8 @@
 
     python tools/set_repository.py OWNER/NAME [BRANCH]
 
-Rewrites helpers/__init__.py (REPOSITORY, BRANCH), every notebook's badge and REPO_URL, and the README.
+Rewrites helpers/__init__.py (REPOSITORY, BRANCH), the setup cell's REPO_URL (tools/setup_cell.py and every
+notebook's first code cell, learner versions included), every notebook's badge, and the README.
 tests/test_notebooks_meta.py checks that they all agree.
 """
 
@@ -31,8 +32,8 @@ def main(argv):
     init = ROOT / "helpers" / "__init__.py"
     source = init.read_text().replace(f'REPOSITORY = "{old}"', f'REPOSITORY = "{new}"')
     init.write_text(source.replace(f'BRANCH = "{old_branch}"', f'BRANCH = "{branch}"'))
-    readme = ROOT / "README.md"
-    readme.write_text(rewrite(readme.read_text()))
+    for text_file in (ROOT / "README.md", ROOT / "tools" / "setup_cell.py"):
+        text_file.write_text(rewrite(text_file.read_text()))
     for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:

@@ -1,0 +1,436 @@
+"""The core every checker shares: run the learner's function safely, compare, pick a hint, print one verdict."""
+
+import contextlib
+import math
+import pathlib
+import re
+
+import torch
+
+__all__ = [
+    "Verdict",
+    "Mistake",
+    "check_function",
+    "check_prediction",
+    "compare",
+    "describe",
+    "function_name",
+    "randn",
+    "run_learner",
+    "solution",
+    "verdict",
+]
+
+SIGNATURE_HINTS = [
+    (
+        "positional argument",
+        "the checker calls your function with the arguments the exercise names: keep its "
+        "signature as given (the def line of the exercise).",
+    ),
+]
+STUCK = "Stuck? `helpers.checks.solution({name!r})` shows a worked solution."
+
+
+class Verdict:
+    """What a checker found. Truthy when the exercise passed, so `assert check_x(fn)` guards a lesson's reference.
+
+    The verdict is printed when it is made; in Jupyter the object itself shows nothing (no `True`/`False`
+    echo under a checker cell), in plain Python its repr reads like the printed verdict.
+    """
+
+    def __init__(self, name, passed, problem=None, hint=None, n_cases=0):
+        self.name, self.passed, self.problem, self.hint, self.n_cases = name, passed, problem, hint, n_cases
+
+    def __bool__(self):
+        return self.passed
+
+    def __repr__(self):
+        if self.passed:
+            return f"<{self.name}: passed ({self.n_cases} test cases)>"
+        return f"<{self.name}: not passed: {self.problem}>"
+
+    def _ipython_display_(self):
+        pass  # the verdict was printed already
+
+
+def verdict(name, problem=None, hint=None, n_cases=0, stuck=None):
+    """Print one verdict and return it: passed when `problem` is None, else the problem and its hint.
+
+    stuck: the name of the learner's function: after a wrong answer, point at `helpers.checks.solution(...)` when
+    a lesson holds a worked solution of that name.
+    """
+    if problem is None:
+        print(f"✅ {name}: passed ({n_cases} test case{'s' if n_cases != 1 else ''})")
+        return Verdict(name, True, n_cases=n_cases)
+    print(f"❌ {name}: {problem}")
+    if hint:
+        print(f"   Hint: {hint}")
+    if stuck and stuck in _solution_cells():
+        print("   " + STUCK.format(name=stuck))
+    return Verdict(name, False, problem, hint)
+
+
+def describe(value):
+    """A short description of what a learner returned: 'a tensor of shape (2, 3)', 'None', 'a str'."""
+    if value is None:
+        return "None"
+    if isinstance(value, torch.Tensor):
+        extra = "" if value.dtype == torch.float32 and value.device.type == "cpu" else f" ({value.dtype}"
+        if extra and value.device.type != "cpu":
+            extra += f" on {value.device.type}"
+        return f"a tensor of shape {tuple(value.shape)}" + (extra + ")" if extra else "")
+    return f"a {type(value).__name__}"
+
+
+def _as_number(value):
+    """A Python float for a number-like value (int, float, numpy scalar, 0-d tensor), else None. bool is no number."""
+    if isinstance(value, bool) or isinstance(value, (str, bytes)):
+        return None
+    if isinstance(value, torch.Tensor):
+        if value.dim() != 0 or value.dtype == torch.bool or value.device.type == "meta":
+            return None
+        return value.detach().cpu().item()
+    if isinstance(value, (int, float)):
+        return float(value)
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == () and value.dtype.kind in "iuf":
+        return float(value)
+    return None
+
+
+def compare(got, expected, atol=1e-5, rtol=0.0, nonfinite_ok=False):
+    """None if `got` matches `expected` (a tensor, a number, or a tuple of them), else what differs.
+
+    Tensors must match in type, shape, dtype and device before their values are compared; values are
+    compared on the CPU (a tensor is moved to the CPU before any change of dtype: MPS has no float64).
+    A number may come back as a Python number, a numpy scalar or a 0-d tensor.
+    """
+    if isinstance(expected, tuple):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return f"expected a tuple of {len(expected)} values, got {describe(got)}"
+        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+            problem = compare(g, e, atol, rtol, nonfinite_ok)
+            if problem:
+                return f"item {i} of the returned tuple: {problem}"
+        return None
+    if isinstance(expected, torch.Tensor) and expected.dim() > 0:
+        return _compare_tensors(got, expected, atol, rtol, nonfinite_ok)
+    if isinstance(expected, bool):
+        return None if got is expected else f"expected {expected}, got {describe(got)}"
+    want = _as_number(expected)
+    have = _as_number(got)
+    if have is None:
+        return f"expected a number (a float or a 0-d tensor), got {describe(got)}"
+    if not math.isfinite(have):
+        return f"expected {want:.4f}, got {have}"
+    if abs(have - want) > atol + rtol * abs(want):
+        return f"expected {want:.4f}, got {have:.4f}"
+    return None
+
+
+def _compare_tensors(got, expected, atol, rtol, nonfinite_ok=False):
+    shape = tuple(expected.shape)
+    if not isinstance(got, torch.Tensor):
+        return f"expected a tensor of shape {shape}, got {describe(got)}"
+    if got.shape != expected.shape:
+        return f"wrong shape: expected {shape}, got {tuple(got.shape)}"
+    if got.dtype != expected.dtype:
+        return f"wrong dtype: expected {expected.dtype}, got {got.dtype}"
+    if got.device != expected.device:
+        return f"wrong device: expected a tensor on {expected.device}, like the inputs, got one on {got.device}"
+    got, expected = got.detach().cpu(), expected.detach().cpu()
+    if expected.dtype == torch.bool:
+        wrong = got != expected
+        if wrong.any():
+            where = tuple(int(i) for i in wrong.nonzero()[0])
+            return (
+                f"{int(wrong.sum())} of {wrong.numel()} entries differ; first at index {where}: "
+                f"expected {bool(expected[where])}, got {bool(got[where])}"
+            )
+        return None
+    got, expected = got.double(), expected.double()
+    finite = torch.isfinite(got)
+    if not finite.all():
+        if not (nonfinite_ok and torch.equal(finite, torch.isfinite(expected))):
+            return "the result contains nan or inf values"
+        got, expected = got[finite], expected[finite]  # a known slip that overflows: compare the rest
+    diff = (got - expected).abs()
+    wrong = diff > atol + rtol * expected.abs()
+    if wrong.any():
+        where = tuple(int(i) for i in wrong.nonzero()[0])
+        return (
+            f"values are off by up to {diff.max().item():.4g} (tolerance {atol:g}), {int(wrong.sum())} of "
+            f"{wrong.numel()} values; first at index {where}: expected {expected[where].item():.4f}, "
+            f"got {got[where].item():.4f}"
+        )
+    return None
+
+
+# ----------------------------------------------------------------------------- running the learner's code
+
+
+def _clone(value):
+    if isinstance(value, torch.Tensor):
+        return value.clone()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_clone(v) for v in value)
+    return value
+
+
+def _changed(before, after):
+    """True if `after` (what the learner got) no longer equals the snapshot `before`."""
+    if isinstance(before, torch.Tensor):
+        return not (before.shape == after.shape and torch.equal(before, after))
+    if isinstance(before, (list, tuple)):
+        return len(before) != len(after) or any(_changed(b, a) for b, a in zip(before, after, strict=False))
+    return False
+
+
+@contextlib.contextmanager
+def _exit_raises():
+    """In Jupyter, exit() in a learner's function would ask the kernel to shut down: make it raise SystemExit."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: exit() raises SystemExit already
+        shell = None
+    else:
+        shell = get_ipython()
+    if shell is None or not hasattr(shell, "ask_exit"):
+        yield
+        return
+
+    def ask_exit():
+        raise SystemExit("exit() called")
+
+    own = vars(shell).get("ask_exit")  # usually the class's method; a fake shell may hold its own
+    shell.ask_exit = ask_exit
+    try:
+        yield
+    finally:
+        if own is None:
+            del shell.ask_exit
+        else:
+            shell.ask_exit = own
+
+
+class LearnerError(Exception):
+    """The learner's function could not produce a result: `message` says why, `stub` if it was the untouched stub."""
+
+    def __init__(self, message, stub=False, error=None):
+        super().__init__(message)
+        self.message, self.stub, self.error = message, stub, error
+
+
+def run_learner(fn, args, kwargs=None):
+    """Call fn(*args) on copies of args, seeded, and return its result; raise LearnerError if it did not return one.
+
+    Catches everything the learner's code raises (SystemExit and KeyboardInterrupt included), and an input
+    changed in place. The notebook's random state is left alone, and the learner's own draws are the same
+    on every run.
+    """
+    fresh, pristine = _clone(tuple(args)), _clone(tuple(args))
+    try:
+        with torch.random.fork_rng(devices=[]), _exit_raises():
+            torch.manual_seed(0)
+            result = fn(*fresh, **(kwargs or {}))
+    except NotImplementedError as error:
+        raise LearnerError(
+            "not implemented yet: replace the `raise NotImplementedError` with your code", True
+        ) from error
+    except SystemExit as error:
+        raise LearnerError(
+            "your function raised SystemExit (it called exit() or sys.exit()): return the result instead", error=error
+        ) from None
+    except KeyboardInterrupt as error:
+        raise LearnerError(
+            "your function raised KeyboardInterrupt (or was stopped) before it returned: is there a loop that never "
+            "ends?",
+            error=error,
+        ) from None
+    except BaseException as error:  # a learner's bug: report it, never raise it
+        raise LearnerError(f"your function raised {type(error).__name__}: {error}", error=error) from None
+    if _changed(pristine, fresh):
+        raise LearnerError(
+            "your function changed its input in place (an in-place operation such as `+=`, `-=` or a method ending "
+            "in `_`): the caller's tensor must stay as it was, so build a new tensor instead"
+        )
+    if result is None:
+        raise LearnerError("your function returned None: is the `return` missing?")
+    return result
+
+
+def function_name(fn):
+    name = getattr(fn, "__name__", None)
+    return name if name and name.isidentifier() else None
+
+
+class Mistake:
+    """A known wrong answer: `wrong(*args)` computes it, `hint` names the slip. Matched against what the learner
+    returned on the failing test case (and only where the slip differs from the right answer)."""
+
+    def __init__(self, hint, wrong):
+        self.hint, self.wrong = hint, wrong
+
+
+def _match_mistake(got, args, expected, mistakes, atol, rtol):
+    for mistake in mistakes:
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                wrong = mistake.wrong(*_clone(tuple(args)))
+        except Exception:  # a slip that does not apply to these inputs
+            continue
+        if (
+            compare(wrong, expected, atol, rtol) is not None
+            and compare(got, wrong, atol, rtol, nonfinite_ok=True) is None
+        ):
+            return mistake.hint
+    return None
+
+
+def check_function(
+    learner_fn,
+    reference_fn,
+    cases,
+    name,
+    hint="",
+    atol=1e-5,
+    adapt=None,
+    *,
+    nudge=None,
+    mistakes=(),
+    error_hints=(),
+    rtol=0.0,
+):
+    """Run learner_fn and reference_fn on each case and print one verdict; return a Verdict.
+
+    cases: list of (description, args tuple). adapt(result) may reshape the learner's result first (e.g.
+    keep only the output of a function that also returns weights).
+    nudge: what to think about, in words and without code; shown on the untouched stub and on a wrong answer
+    that matches no known slip. hint: older name for the nudge.
+    mistakes: Mistake(hint, wrong_fn) for each known slip; the first that reproduces the learner's result
+    on the failing case gives its hint.
+    error_hints: (text in the error message, hint) for errors with a known cause.
+    """
+    nudge = nudge or hint
+    if not callable(learner_fn):
+        return verdict(name, f"expected a function, got {describe(learner_fn)}", nudge)
+    stuck = function_name(learner_fn)
+    for description, args in cases:
+        expected = reference_fn(*_clone(tuple(args)))
+        try:
+            got = run_learner(learner_fn, args)
+        except LearnerError as failure:
+            if failure.stub:
+                return verdict(name, failure.message, nudge)
+            message = str(failure.error) if failure.error is not None else ""
+            known = [*error_hints, *SIGNATURE_HINTS] if isinstance(failure.error, TypeError) else error_hints
+            targeted = next((h for text, h in known if text in message), None)
+            return verdict(name, f"for {description}, {failure.message}", targeted or nudge, stuck=stuck)
+        if adapt is not None:
+            try:
+                got = adapt(got)
+            except Exception:  # an unexpected structure: compare() below says what came back
+                pass
+        problem = compare(got, expected, atol, rtol)
+        if problem:
+            targeted = _match_mistake(got, args, expected, mistakes, atol, rtol)
+            return verdict(name, f"for {description}: {problem}", targeted or nudge, stuck=stuck)
+    return verdict(name, None, n_cases=len(cases))
+
+
+def randn(*shape, seed):
+    """A seeded standard-normal tensor: the same test inputs on every run, and the notebook's seed left alone."""
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+# ----------------------------------------------------------------------------- predictions
+
+
+def check_prediction(name, guess, measured, *, tolerance=None, relative=None, why=""):
+    """Compare a learner's prediction with what the next cell measured, and say how close it was.
+
+    guess: what the learner wrote down before running (a number, a bool, or a word); None means no
+    prediction was made. tolerance / relative: how far off a number may be and still count as close
+    (absolute, or a fraction of the measured value; default 10 % of it). why: one sentence that explains
+    the measurement, shown when the guess was off. Never raises and never fails the lesson: it returns None,
+    so assert the measurement itself in the lesson.
+    """
+    shown = _show(measured)
+    if guess is None:
+        print(f"📝 {name}: measured {shown}. You made no prediction: next time write one down first, then run.")
+        return None
+    if isinstance(measured, (bool, str)) or isinstance(guess, (bool, str)):
+        same = _normal(guess) == _normal(measured)
+        off = None
+    else:
+        value, truth = _as_number(guess), _as_number(measured)
+        if value is None:
+            print(f"📝 {name}: measured {shown}. Your prediction should be a number, got {describe(guess)}.")
+            return None
+        limit = tolerance if tolerance is not None else (relative if relative is not None else 0.1) * abs(truth)
+        off = abs(value - truth)
+        same = off <= limit
+    if same:
+        close = "" if off is None else f" (off by {off:.3g})"
+        print(f"🎯 {name}: you predicted {_show(guess)}, measured {shown}{close}: well predicted.")
+    else:
+        close = "" if off is None else f", off by {off:.3g}"
+        print(f"🤔 {name}: you predicted {_show(guess)}, measured {shown}{close}.")
+        if why:
+            print(f"   Why: {why}")
+    return None
+
+
+def _normal(value):
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _show(value):
+    if isinstance(value, (bool, str)):
+        return repr(value) if isinstance(value, str) else str(value)
+    number = _as_number(value)
+    return f"{number:.3g}" if number is not None else describe(value)
+
+
+# ----------------------------------------------------------------------------- worked solutions, on request
+
+NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent.parent / "notebooks"
+MARKERS = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION[ \t]*\n", re.M)
+CHECK_LINE = re.compile(r"^assert helpers\.checks\.check_\w+\(.*\)[ \t]*$", re.M)
+
+
+def _solution_cells(notebooks=NOTEBOOKS):
+    """{function or class name: (notebook name, cell source)} for every code cell with a solution block."""
+    import json  # the notebook format is plain JSON: no nbformat needed on a learner's machine
+
+    found = {}
+    if not notebooks.is_dir():  # helpers without the lessons beside it
+        return found
+    for path in sorted(notebooks.glob("[0-9][0-9]_*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            if cell["cell_type"] != "code" or "# BEGIN SOLUTION" not in source:
+                continue
+            for defined in re.findall(r"^[ \t]*(?:def|class)[ \t]+(\w+)", source, re.M):
+                found.setdefault(defined, (path.name, source))
+    return found
+
+
+def solution(name):
+    """Print the worked solution of the exercise whose function (or class) is called `name`.
+
+    The solution is read from the lesson notebook beside the learner's version (notebooks/NN_*.ipynb), so
+    there is one copy of it. `name` may also be the function itself.
+    """
+    if callable(name) and hasattr(name, "__name__"):
+        name = name.__name__
+    cells = _solution_cells()
+    if name not in cells:
+        known = ", ".join(sorted(cells)) or "none found (the lesson notebooks are not beside helpers/)"
+        print(f"No exercise called {name!r}. Exercises with a worked solution: {known}.")
+        return None
+    notebook, source = cells[name]
+    print(f"The worked solution, from notebooks/{notebook}:\n")
+    code = MARKERS.sub("", source.rstrip() + "\n")
+    print(CHECK_LINE.sub("", code).rstrip())  # the solution, not the lesson's own check of it
+    return None

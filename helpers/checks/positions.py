@@ -1,0 +1,143 @@
+"""Checkers of notebook 01 (positional encoding)."""
+
+import torch
+
+from .. import layers
+from .core import LearnerError, Mistake, check_function, describe, function_name, randn, run_learner, verdict
+
+__all__ = ["check_order_invariance", "check_sinusoidal_encoding"]
+
+
+def _sinusoidal(seq_len, d_model, *, base=10000.0, start=0, cos_first=False, exponent=2, halves=False):
+    """The sinusoidal encoding and its classic slips, for the checker's known mistakes."""
+    position = torch.arange(start, start + seq_len, dtype=torch.float32)[:, None]
+    two_i = torch.arange(0, d_model, 2, dtype=torch.float32)
+    angles = position / base ** (exponent / 2 * two_i / d_model)
+    first, second = (torch.cos, torch.sin) if cos_first else (torch.sin, torch.cos)
+    if halves:
+        return torch.cat([first(angles), second(angles[:, : d_model // 2])], dim=-1)
+    pe = torch.zeros(seq_len, d_model)
+    pe[:, 0::2] = first(angles)
+    pe[:, 1::2] = second(angles[:, : d_model // 2])
+    return pe
+
+
+def check_sinusoidal_encoding(learner_fn):
+    """learner_fn(seq_len, d_model) -> (seq_len, d_model) sinusoidal positional encoding."""
+    cases = [(f"seq_len={n}, d_model={d}", (n, d)) for n, d in [(4, 6), (10, 16), (1, 8), (7, 5)]]
+    mistakes = [
+        Mistake(
+            "sine and cosine are swapped: the even columns 2i hold the sine, the odd columns 2i + 1 the cosine.",
+            lambda n, d: _sinusoidal(n, d, cos_first=True),
+        ),
+        Mistake(
+            "the frequency must fall with the PAIR index: the exponent is 2i / d_model, where 2i is the even "
+            "column of the pair, not the column index itself times two.",
+            lambda n, d: _sinusoidal(n, d, exponent=4),
+        ),
+        Mistake(
+            "the first position is 0, not 1: positions count from 0 (so row 0 is sin 0 = 0, cos 0 = 1).",
+            lambda n, d: _sinusoidal(n, d, start=1),
+        ),
+        Mistake(
+            "yours puts all the sines first and then all the cosines; they are interleaved: column 2i is a "
+            "sine and column 2i + 1 the cosine of the same angle.",
+            lambda n, d: _sinusoidal(n, d, halves=True),
+        ),
+        Mistake("the base is 10000, the constant of the original paper.", lambda n, d: _sinusoidal(n, d, base=1000.0)),
+    ]
+    return check_function(
+        learner_fn,
+        layers.sinusoidal_positional_encoding,
+        cases,
+        "sinusoidal positional encoding",
+        nudge="each position gets one row. The columns come in pairs, a sine and then a cosine of the same angle; "
+        "the angle is the position divided by a wavelength that grows geometrically from one pair to the next, "
+        "with base ten thousand over the model width. An odd width ends on a lone sine column.",
+        mistakes=mistakes,
+        atol=1e-4,
+    )
+
+
+def _order_invariance_cases():
+    """(description, pool function, is it order-invariant?, why) for check_order_invariance; x is (8, 4)."""
+    position_weights = torch.arange(1.0, 9.0)[:, None]  # 1, 2, ..., 8: one weight per position
+
+    def self_attention(x):
+        return layers.attention(x, x, x)[0]
+
+    return [
+        ("the mean over positions", lambda x: x.mean(dim=0), True, "a sum does not care about the order of its terms"),
+        ("the first token, x[0]", lambda x: x[0], False, "after a shuffle another token is first"),
+        ("the max over positions", lambda x: x.max(dim=0).values, True, "the largest value stays the largest"),
+        (
+            "a position-weighted sum, sum of p * x[p]",
+            lambda x: (position_weights * x).sum(dim=0),
+            False,
+            "each token's weight depends on where it stands",
+        ),
+        (
+            "self-attention's output rows, attention(x, x, x)",
+            self_attention,
+            False,
+            "its rows move with the input rows (equivariant), so the output tensor changes",
+        ),
+        (
+            "the mean of self-attention's output rows",
+            lambda x: self_attention(x).mean(dim=0),
+            True,
+            "the rows only move, and their mean ignores where they are",
+        ),
+    ]
+
+
+def _as_bool(value):
+    """True/False for a Python bool, a numpy bool (np.allclose returns one) or a one-element bool tensor; else None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, torch.Tensor):
+        if value.numel() == 1 and value.dtype == torch.bool and value.device.type != "meta":
+            return bool(value.cpu())
+        return None
+    if type(value).__module__ == "numpy" and getattr(value, "dtype", None) is not None and value.dtype.kind == "b":
+        return bool(value) if getattr(value, "size", 0) == 1 else None
+    return None
+
+
+def check_order_invariance(learner_fn):
+    """learner_fn(pool, x (seq, d)) -> True if pool(x) stays the same when the rows (positions) of x are shuffled."""
+    name = "shuffle test"
+    nudge = (
+        "shuffle the positions (the rows of x), pool the original and the shuffled version, and compare the two "
+        "results with a small tolerance: summing in another order changes the last bits, so exact equality is too "
+        "strict. One shuffle can leave a token where it was, so try a few."
+    )
+    if not callable(learner_fn):
+        return verdict(name, f"expected a function, got {describe(learner_fn)}", nudge)
+    x = randn(8, 4, seed=0)
+    cases = _order_invariance_cases()
+    for description, pool, invariant, why in cases:
+        try:
+            got = run_learner(learner_fn, (pool, x))
+        except LearnerError as failure:
+            if failure.stub:
+                return verdict(name, failure.message, nudge)
+            return verdict(name, f"for pool = {description}, {failure.message}", nudge, stuck=function_name(learner_fn))
+        answer = _as_bool(got)
+        if answer is None:
+            problem = f"for pool = {description}: expected True or False, got {describe(got)}"
+            return verdict(name, problem, nudge, stuck=function_name(learner_fn))
+        if answer != invariant:
+            said = "it is order-invariant, but it is not" if answer else "it is not order-invariant, but it is"
+            hint = (
+                "does your test shuffle x at all, and compare the pooled results, not the inputs?"
+                if answer
+                else "compare with a tolerance rather than ==, and the pooled results rather than the inputs."
+            )
+            return verdict(
+                name, f"for pool = {description}: you said {said}: {why}", hint, stuck=function_name(learner_fn)
+            )
+    passed = verdict(name, None, n_cases=len(cases))
+    print("   order-invariant:     " + "; ".join(d for d, _, inv, _ in cases if inv))
+    print("   not order-invariant: " + "; ".join(d for d, _, inv, _ in cases if not inv))
+    return passed

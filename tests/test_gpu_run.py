@@ -1,0 +1,36 @@
+"""tools/gpu_run.py, run here on the CPU with tiny notebooks (no GPU on the test machines)."""
+
+import importlib.util
+import pathlib
+import sys
+
+import nbformat
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def load():
+    sys.path.insert(0, str(ROOT / "tools"))
+    spec = importlib.util.spec_from_file_location("gpu_run", ROOT / "tools" / "gpu_run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def notebook(tmp_path, name, *sources):
+    path = tmp_path / name
+    cells = [nbformat.v4.new_code_cell("import torch\ndevice = torch.device('cpu')")]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells + [nbformat.v4.new_code_cell(s) for s in sources]), path)
+    return path
+
+
+def test_reports_time_asserts_and_device_and_names_a_failing_cell(tmp_path):
+    gpu_run = load()
+    good = gpu_run.run_one(notebook(tmp_path, "good.ipynb", "x = 2\nassert x + x == 4", "assert True"), "cpu")
+    assert good["ok"] and good["asserts"] == 2 and good["device"] == "cpu" and good["seconds"] >= 0
+    bad = gpu_run.run_one(notebook(tmp_path, "bad.ipynb", "assert 1 + 1 == 3, 'the claim no longer holds'"), "cpu")
+    assert not bad["ok"] and "the claim no longer holds" in bad["error"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.ipynb", "good.ipynb"]  # the copies are gone
+    table = gpu_run.table([good, bad], "cpu")
+    assert "| good.ipynb |" in table
+    assert "NO: AssertionError: the claim no longer holds (cell `assert 1 + 1 == 3" in table
