@@ -65,6 +65,7 @@ which says how close the guess was and never fails (None means "no prediction ma
 
 from .attention import check_attention, check_causal_mask, check_merge_heads, check_split_heads
 from .core import Mistake, Verdict, check_function, check_prediction, compare, solution
+from .language_model import check_bigram_loss, check_next_token_probs
 from .mlp import check_collapse_linear, check_mlp
 from .normalization import check_layer_norm, check_rms_norm
 from .positions import check_order_invariance, check_sinusoidal_encoding
@@ -75,6 +76,7 @@ __all__ = [
     "Mistake",
     "Verdict",
     "check_attention",
+    "check_bigram_loss",
     "check_causal_mask",
     "check_collapse_linear",
     "check_function",
@@ -82,6 +84,7 @@ __all__ = [
     "check_mean_pairwise_cosine",
     "check_merge_heads",
     "check_mlp",
+    "check_next_token_probs",
     "check_order_invariance",
     "check_prediction",
     "check_residual_forward",
