@@ -8,10 +8,12 @@ training     a tiny training loop with a progress bar
 data         small tasks and a tiny corpus, nothing downloaded
 language_model  sample text, count-based baselines, training with a validation curve
 checks       exercise checkers
+encoder_decoder  cross-attention, the decoder block, the whole encoder-decoder Transformer, a small seq2seq model
 setup        seeds, device, environment report
 """
 
-from . import activations, checks, data, diagram, language_model, layers, plotting, setup, training
+from . import activations, checks, data, diagram, encoder_decoder, language_model, layers, plotting, setup, training
+from .encoder_decoder import Transformer
 from .language_model import generate
 from .layers import (
     MLP,
@@ -45,6 +47,8 @@ __all__ = [
     "plotting",
     "setup",
     "training",
+    "encoder_decoder",
+    "Transformer",
     "language_model",
     "MLP",
     "BatchNorm",

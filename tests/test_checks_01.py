@@ -6,7 +6,7 @@ import torch
 
 import helpers
 from helpers import checks
-from helpers.checks.positions import _sinusoidal
+from helpers.checks.positions import _rotate, _sinusoidal
 from helpers.checks.testing import Fails, Passes, robustness, run_checker
 
 
@@ -40,7 +40,7 @@ ORDER_CASES = [
     Fails(lambda pool, x: False, ["the mean over positions: you said it is not order-invariant, but it is"]),
     Fails(lambda pool, x: bool(torch.equal(pool(x[torch.randperm(8)]), pool(x))), "tolerance rather than =="),
     Fails(lambda pool, x: pool(x), "expected True or False, got a tensor of shape (4,)"),
-    Fails(lambda pool, x: 1, "expected True or False, got a int"),
+    Fails(lambda pool, x: 1, "expected True or False, got an int"),
     Fails(lambda pool, x: pool(x[torch.randperm(len(x) + 1)]), "for pool = the mean over positions, your function"),
     *robustness(is_order_invariant, tensor_result=False, mutates_input=False),
 ]
@@ -116,3 +116,57 @@ PE_CASES = [
 @pytest.mark.parametrize("case", PE_CASES, ids=str)
 def test_check_sinusoidal_encoding(case):
     case.check(checks.check_sinusoidal_encoding)
+
+
+def rotate_by_position(x):
+    seq, d = x.shape[-2], x.shape[-1]
+    omega = 1 / 10000 ** (torch.arange(0, d, 2, dtype=x.dtype) / d)
+    angle = torch.arange(seq, dtype=x.dtype)[:, None] * omega
+    first, second = x[..., 0::2], x[..., 1::2]
+    turned = torch.stack([first * angle.cos() - second * angle.sin(), first * angle.sin() + second * angle.cos()], -1)
+    return turned.flatten(-2)
+
+
+def rotary_complex(x):  # LLaMA's way: pairs as complex numbers
+    seq, d = x.shape[-2], x.shape[-1]
+    angle = torch.arange(seq)[:, None] * (1 / 10000 ** (torch.arange(0, d, 2) / d))
+    pairs = torch.view_as_complex(x.reshape(*x.shape[:-1], d // 2, 2).contiguous())
+    return torch.view_as_real(pairs * torch.polar(torch.ones_like(angle), angle)).flatten(-2)
+
+
+def rotary_matrices(x):  # one 2 x 2 rotation matrix per (position, pair)
+    seq, d = x.shape[-2], x.shape[-1]
+    angle = torch.arange(seq)[:, None] / 10000 ** (torch.arange(0, d, 2) / d)
+    c, s = angle.cos(), angle.sin()
+    R = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)  # (seq, d/2, 2, 2)
+    return (R @ x.unflatten(-1, (d // 2, 2))[..., None])[..., 0].flatten(-2)
+
+
+ROTARY_CASES = [
+    Passes(rotate_by_position),
+    Passes(rotary_complex, id="complex"),
+    Passes(rotary_matrices, id="matrices"),
+    Fails(lambda x: _rotate(x, sign=-1.0), ["values are off", "the other way"]),
+    Fails(lambda x: _rotate(x, start=1), ["for x of shape (5, 8)", "row 0 must come out unchanged"]),
+    Fails(lambda x: _rotate(x, halves=True), "two neighbouring features"),
+    Fails(lambda x: _rotate(x, same_angle=True), "grows with the position"),
+    Fails(lambda x: _rotate(x, exponent=4), "times four"),
+    Fails(lambda x: x + helpers.sinusoidal_positional_encoding(x.shape[-2], x.shape[-1]), ["values are off", "turn"]),
+    Fails(lambda x: rotate_by_position(x)[..., :-1], "wrong shape"),
+    *robustness(rotate_by_position),
+]
+
+
+@pytest.mark.parametrize("case", ROTARY_CASES, ids=str)
+def test_check_rotary(case):
+    case.check(checks.check_rotary)
+
+
+def test_rotary_keeps_lengths_and_relative_scores():
+    x = torch.randn(6, 8, generator=torch.Generator().manual_seed(0))
+    turned = _rotate(x)
+    assert torch.allclose(turned.norm(dim=-1), x.norm(dim=-1), atol=1e-5)
+    assert torch.allclose(turned[0], x[0])
+    q, k = _rotate(x[:1].expand(6, 8)), _rotate(x[1:2].expand(6, 8))
+    scores = q @ k.T
+    assert torch.allclose(scores.diagonal(1), scores.diagonal(1)[0].expand(5), atol=1e-5)

@@ -1,6 +1,7 @@
 """The checkers of notebook 02 (attention)."""
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -8,7 +9,7 @@ import torch.nn.functional as F
 
 import helpers
 from helpers import checks
-from helpers.checks.attention import _attention
+from helpers.checks.attention import _attention, _attention_mask
 from helpers.checks.testing import Fails, Passes, robustness
 
 
@@ -22,6 +23,12 @@ def attention_pieces(q, k, v):  # scale the queries first, and also return the w
     return weights @ v, weights
 
 
+def batched_with_T(q, k, v):  # the first bug of 02's broken_attention: right for one sequence only
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch deprecates .T on more than 2 dims
+        return torch.softmax(q @ k.T / math.sqrt(q.shape[-1]), dim=-1) @ v
+
+
 ATTENTION_CASES = [
     Passes(my_attention),
     Passes(attention_pieces),
@@ -33,6 +40,7 @@ ATTENTION_CASES = [
     Fails(lambda q, k, v: _attention(q, k, v, scale=q.shape[-1] ** 0.5), "multiplied by the square root"),
     Fails(lambda q, k, v: _attention(q, k, v, dim=-2), "softmax runs over the queries"),
     Fails(lambda q, k, v: torch.softmax(q @ k / 2, dim=-1) @ v, ["raised RuntimeError", "k transposed"]),
+    Fails(batched_with_T, ["raised RuntimeError", "reverses ALL the dimensions"]),
     Fails(lambda q, k, v: my_attention(q, k, v)[..., :1, :], "wrong shape"),
     *robustness(my_attention),
 ]
@@ -117,3 +125,51 @@ def test_check_merge_heads(case):
 def test_merge_undoes_split():
     x = torch.randn(2, 5, 8, generator=torch.Generator().manual_seed(0))
     assert torch.equal(merge_heads(split_heads(x, 4)), x)
+
+
+def attention_mask(lengths, seq_len, causal):
+    positions = torch.arange(seq_len)
+    allowed = (positions < lengths[:, None])[:, None, :].expand(-1, seq_len, -1)
+    return allowed & helpers.causal_mask(seq_len) if causal else allowed
+
+
+def attention_mask_loops(lengths, seq_len, causal):  # plain loops, one entry at a time
+    mask = torch.zeros(len(lengths), seq_len, seq_len, dtype=torch.bool)
+    for b, length in enumerate(lengths.tolist()):
+        for i in range(seq_len):
+            for j in range(seq_len):
+                mask[b, i, j] = j < length and (j <= i or not causal)
+    return mask
+
+
+def attention_mask_padding_only(lengths, seq_len, causal):  # the key-padding mask, broadcast as in the demo
+    return (torch.arange(seq_len) < lengths[:, None])[:, None, :]
+
+
+ATTENTION_MASK_CASES = [
+    Passes(attention_mask),
+    Passes(attention_mask_loops, id="loops"),
+    Fails(lambda lengths, n, causal: ~attention_mask(lengths, n, causal), "NOT allowed"),
+    Fails(lambda lengths, n, causal: _attention_mask(lengths, n, causal, on_queries=True), "padding QUERIES"),
+    Fails(lambda lengths, n, causal: _attention_mask(lengths, n, causal, both=True), "all False"),
+    Fails(lambda lengths, n, causal: attention_mask(lengths, n, False), ["causal=True", "ignores the causal flag"]),
+    Fails(lambda lengths, n, causal: _attention_mask(lengths, n, causal, upper=True), "the FUTURE"),
+    Fails(lambda lengths, n, causal: attention_mask(lengths + 1, n, causal), "off by one"),
+    Fails(lambda lengths, n, causal: attention_mask(lengths, n, causal).float(), "wrong dtype"),
+    Fails(attention_mask_padding_only, "wrong shape: expected (2, 4, 4), got (2, 1, 4)"),
+    *robustness(attention_mask, mutates_input=False),
+]
+
+
+@pytest.mark.parametrize("case", ATTENTION_MASK_CASES, ids=str)
+def test_check_attention_mask(case):
+    case.check(checks.check_attention_mask)
+
+
+def test_attention_mask_reference_pads_like_running_alone():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 5, 8, generator=g)
+    mask = _attention_mask(torch.tensor([5, 3]), 5, True)
+    out, _ = helpers.attention(x, x, x, mask=mask)
+    alone, _ = helpers.attention(x[1:, :3], x[1:, :3], x[1:, :3], causal=True)
+    assert torch.allclose(out[1, :3], alone[0], atol=1e-6)

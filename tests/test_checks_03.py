@@ -62,3 +62,27 @@ COLLAPSE_CASES = [
 @pytest.mark.parametrize("case", COLLAPSE_CASES, ids=str)
 def test_check_collapse_linear(case):
     case.check(checks.check_collapse_linear)
+
+
+def swiglu_forward(x, W1, W3, W2):
+    gate = x @ W1.T
+    return (gate * torch.sigmoid(gate) * (x @ W3.T)) @ W2.T
+
+
+SWIGLU_CASES = [
+    Passes(swiglu_forward),
+    Passes(lambda x, W1, W3, W2: F.linear(F.silu(F.linear(x, W1)) * F.linear(x, W3), W2), id="torch"),
+    Passes(lambda x, W1, W3, W2: torch.einsum("...h,dh->...d", F.silu(x @ W1.mT) * (x @ W3.mT), W2), id="einsum"),
+    Fails(lambda x, W1, W3, W2: (F.gelu(x @ W1.T) * (x @ W3.T)) @ W2.T, "matches GELU"),
+    Fails(lambda x, W1, W3, W2: (torch.sigmoid(x @ W1.T) * (x @ W3.T)) @ W2.T, "plain sigmoid"),
+    Fails(lambda x, W1, W3, W2: (F.silu(x @ W3.T) * (x @ W1.T)) @ W2.T, "other way round"),
+    Fails(lambda x, W1, W3, W2: (F.silu(x @ W1.T) + (x @ W3.T)) @ W2.T, "MULTIPLIED"),
+    Fails(lambda x, W1, W3, W2: F.silu(x @ W1.T) @ W2.T, "leaves out W3"),
+    Fails(lambda x, W1, W3, W2: (F.silu(x @ W1) * (x @ W3)) @ W2, ["raised RuntimeError", "transposed"]),
+    *robustness(swiglu_forward),
+]
+
+
+@pytest.mark.parametrize("case", SWIGLU_CASES, ids=str)
+def test_check_swiglu(case):
+    case.check(checks.check_swiglu)

@@ -1,5 +1,7 @@
 """The checkers of notebook 04 (skip connections)."""
 
+import itertools
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -7,57 +9,6 @@ import torch.nn.functional as F
 import helpers
 from helpers import checks
 from helpers.checks.testing import Fails, Passes, robustness
-
-
-def residual_forward(x, sublayers):
-    for f in sublayers:
-        x = x + f(x)
-    return x
-
-
-def residual_recursive(x, sublayers):
-    return residual_recursive(x + sublayers[0](x), sublayers[1:]) if sublayers else x.clone()
-
-
-def no_skip(x, sublayers):
-    for f in sublayers:
-        x = f(x)
-    return x
-
-
-def in_place(x, sublayers):
-    for f in sublayers:
-        x += f(x)
-    return x
-
-
-def one_skip(x, sublayers):
-    return x + no_skip(x, sublayers)
-
-
-RESIDUAL_CASES = [
-    Passes(residual_forward),
-    Passes(residual_recursive),
-    Fails(no_skip, ["❌ residual forward", "no skip connection"]),
-    Fails(lambda x, sublayers: x + sum(f(x) for f in sublayers), "every sublayer read the ORIGINAL x"),
-    Fails(one_skip, "a skip goes around EACH sublayer"),
-    Fails(lambda x, sublayers: residual_forward(x, sublayers[::-1]), "reverse order"),
-    Fails(in_place, "changed its input in place"),
-    Fails(lambda x, sublayers: x + sublayers(x), ["raised TypeError", "Hint: the stream starts as x"]),
-    *robustness(residual_forward),
-]
-
-
-@pytest.mark.parametrize("case", RESIDUAL_CASES, ids=str)
-def test_check_residual_forward(case):
-    case.check(checks.check_residual_forward)
-
-
-def test_check_residual_forward_agrees_with_the_helpers_block():
-    torch.manual_seed(0)
-    block = helpers.TransformerBlock(8, 2, skip=True, norm=None)
-    x = torch.randn(2, 3, 8)
-    assert torch.allclose(residual_forward(x, [block.attn, block.mlp]), block(x))
 
 
 def cosine(x):
@@ -119,3 +70,110 @@ COSINE_CASES = [
 @pytest.mark.parametrize("case", COSINE_CASES, ids=str)
 def test_check_mean_pairwise_cosine(case):
     case.check(checks.check_mean_pairwise_cosine)
+
+
+# ----------------------------------------------------------------------------- the parallel block
+
+
+def parallel_block(x, attn, mlp):
+    return x + attn(x) + mlp(x)
+
+
+def parallel_block_by_branches(x, attn, mlp):
+    branches = [f(x) for f in (attn, mlp)]
+    return torch.stack([x, *branches]).sum(dim=0)
+
+
+def sequential(x, attn, mlp):
+    x = x + attn(x)
+    return x + mlp(x)
+
+
+PARALLEL_CASES = [
+    Passes(parallel_block),
+    Passes(parallel_block_by_branches),
+    Fails(sequential, ["❌ parallel block", "read the stream AFTER attention"]),
+    Fails(lambda x, attn, mlp: attn(x) + mlp(x), "no skip connection"),
+    Fails(lambda x, attn, mlp: (x + attn(x)) + (x + mlp(x)), "you added x twice"),
+    Fails(lambda x, attn, mlp: x + attn(x), "the MLP's branch is missing"),
+    Fails(lambda x, attn, mlp: x + mlp(attn(x)), ["values are off", "Hint: in this block the two sublayers"]),
+    Fails(lambda x, attn, mlp: mlp(attn(x)), "you chained the sublayers"),
+    *robustness(parallel_block),
+]
+
+
+@pytest.mark.parametrize("case", PARALLEL_CASES, ids=str)
+def test_check_parallel_block(case):
+    case.check(checks.check_parallel_block)
+
+
+# ----------------------------------------------------------------------------- the stream as a sum of paths
+
+
+def paths_by_length(x, weights):
+    paths = [x] + [torch.zeros_like(x) for _ in weights]
+    for w in weights:
+        paths = [paths[0]] + [paths[k] + paths[k - 1] @ w for k in range(1, len(paths))]
+    return paths
+
+
+def paths_by_subsets(x, weights):
+    sums = [torch.zeros_like(x) for _ in range(len(weights) + 1)]
+    for chosen in itertools.product([False, True], repeat=len(weights)):
+        path = x
+        for take, w in zip(chosen, weights, strict=True):
+            if take:
+                path = path @ w
+        sums[sum(chosen)] = sums[sum(chosen)] + path
+    return tuple(sums)
+
+
+def paths_from_the_longest_down(x, weights):  # in place, but longest first: each path takes a sublayer once
+    paths = [x.clone()] + [torch.zeros_like(x) for _ in weights]
+    for w in weights:
+        for k in range(len(paths) - 1, 0, -1):
+            paths[k] += paths[k - 1] @ w
+    return paths
+
+
+def paths_in_place_shortest_first(x, weights):
+    paths = [x] + [torch.zeros_like(x) for _ in weights]
+    for w in weights:
+        for k in range(1, len(paths)):
+            paths[k] = paths[k] + paths[k - 1] @ w
+    return paths
+
+
+def paths_reversed(x, weights):
+    return paths_by_subsets(x, weights[::-1])
+
+
+def stack_output(x, weights):
+    for w in weights:
+        x = x + x @ w
+    return x
+
+
+PATHS_CASES = [
+    Passes(paths_by_length),
+    Passes(paths_by_subsets),
+    Passes(paths_from_the_longest_down),
+    Fails(paths_in_place_shortest_first, ["❌ paths by length", "the same sublayer twice"]),
+    Fails(paths_reversed, "the later sublayers come first"),
+    Fails(lambda x, weights: paths_by_length(x, weights)[1:], "no entry for the path through no sublayer"),
+    Fails(lambda x, weights: list(itertools.accumulate(paths_by_length(x, weights))), "UP TO k sublayers"),
+    Fails(lambda x, weights: [x, *(x @ w for w in weights)], "what sublayer k alone adds"),
+    Fails(stack_output, ["expected a tuple of", "you returned the stack's output itself"]),
+    Fails(lambda x, weights: [2 * p for p in paths_by_length(x, weights)], ["item 0", "Hint: each skip block"]),
+    *robustness(paths_by_length),
+]
+
+
+@pytest.mark.parametrize("case", PATHS_CASES, ids=str)
+def test_check_paths_by_length(case):
+    case.check(checks.check_paths_by_length)
+
+
+def test_paths_add_up_to_the_residual_stack():
+    x, weights = torch.randn(2, 3, 4), [torch.randn(4, 4) / 2 for _ in range(3)]
+    assert torch.allclose(sum(paths_by_length(x, weights)), stack_output(x, weights), atol=1e-5)

@@ -87,3 +87,71 @@ def test_the_references_equal_the_layers():
     assert torch.allclose(rms_norm(x), helpers.RMSNorm(8)(x), atol=1e-6)
     assert torch.allclose(rms_norm(x), torch.nn.RMSNorm(8, eps=1e-6)(x), atol=1e-6)
     assert torch.allclose(layer_norm(x), torch.nn.LayerNorm(8, elementwise_affine=False)(x), atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- the pre-norm block
+
+
+def pre_norm_forward(block, x):
+    x = x + block.attn(block.norm1(x))
+    x = x + block.mlp(block.norm2(x))
+    return x
+
+
+def pre_norm_in_a_loop(block, x):
+    for sublayer, norm in ((block.attn, block.norm1), (block.mlp, block.norm2)):
+        x = x + sublayer(norm(x))
+    return x
+
+
+def pre_norm_mutates_x(block, x):
+    out = pre_norm_forward(block, x.clone())
+    x += 1
+    return out
+
+
+PRE_NORM_CASES = [
+    Passes(pre_norm_forward),
+    Passes(pre_norm_in_a_loop),
+    Fails(lambda block, x: block(x), ["❌ pre-norm block", "post-norm block", "AFTER the addition"], id="block(x)"),
+    Fails(
+        lambda block, x: block.norm2(block.norm1(x + block.attn(x)) + block.mlp(block.norm1(x + block.attn(x)))),
+        "post-norm block",
+        id="post-norm by hand",
+    ),
+    Fails(lambda block, x: (lambda h: h + block.norm2(block.mlp(h)))(x + block.norm1(block.attn(x))), "OUTPUT"),
+    Fails(
+        lambda block, x: (lambda h: h + block.mlp(h))(block.norm2((lambda n: n + block.attn(n))(block.norm1(x)))),
+        "normalized the stream itself",
+    ),
+    Fails(lambda block, x: x + block.attn(block.norm1(x)) + block.mlp(block.norm2(x)), "AFTER attention"),
+    Fails(lambda block, x: (lambda h: h + block.mlp(block.norm1(h)))(x + block.attn(block.norm1(x))), "own norm"),
+    Fails(lambda block, x: block.mlp(block.norm2(block.attn(block.norm1(x)))), "no skip connections"),
+    Fails(lambda block, x: x + block.attn(block.norm1(x)), "the MLP is missing"),
+    Fails(lambda block, x: 2 * pre_norm_forward(block, x), ["values are off", "Hint: leave the stream alone"]),
+    Fails(lambda block, x: x + block.attention(x), ["raised AttributeError"]),
+    Fails(pre_norm_mutates_x, "changed its input in place", id="mutates x"),
+    *robustness(pre_norm_forward, mutates_input=False),
+]
+
+
+@pytest.mark.parametrize("case", PRE_NORM_CASES, ids=str)
+def test_check_pre_norm_block(case):
+    case.check(checks.check_pre_norm_block)
+
+
+def test_the_pre_norm_reference_equals_helpers_pre_norm_block():
+    from helpers.checks.normalization import _pre_norm_cases
+
+    for _, (block, x) in _pre_norm_cases():
+        pre = helpers.TransformerBlock(
+            block.d_model,
+            block.attn.n_heads,
+            norm="rms" if isinstance(block.norm1, helpers.RMSNorm) else "layer",
+            norm_position="pre",
+            causal=block.attn.causal,
+        )
+        pre.load_state_dict(block.state_dict())
+        with torch.no_grad():
+            assert torch.allclose(pre_norm_forward(block, x), pre(x), atol=1e-6)
+            assert not torch.allclose(block(x), pre(x), atol=1e-3)  # the blocks handed out are post-norm

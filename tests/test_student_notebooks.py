@@ -89,6 +89,12 @@ def test_student_version_hides_solutions_and_runs_to_the_end(path):
         assert text.strip() not in ("True", "False"), f"cell {i} echoes {text.strip()}"
 
 
+@pytest.mark.parametrize("path", LESSONS, ids=IDS)
+def test_the_lesson_shows_no_true_false_echo_either(path):
+    for i, text in outputs(nbformat.read(path, as_version=4)):
+        assert text.strip() not in ("True", "False"), f"cell {i} echoes {text.strip()}"
+
+
 # ----------------------------------------------------------------------------- student_version itself
 
 

@@ -27,8 +27,10 @@ def test_draft_turns_percent_cells_into_a_notebook(tmp_path, capsys):
 
 def test_budgets():
     tools = load("notebooks")
-    assert tools.notebook_budget(pathlib.Path("00_setup.ipynb")) == 10.0
-    assert tools.notebook_budget(pathlib.Path("03_mlp.ipynb")) == 25.0
+    assert tools.budget(pathlib.Path("00_setup.ipynb")) == (10.0, 10.0)
+    assert tools.budget(pathlib.Path("03_mlp.ipynb")) == (25.0, 10.0)
+    assert tools.budget(pathlib.Path("06_encoder_decoder.ipynb")) == (45.0, 20.0)
+    assert tools.budget(pathlib.Path("07_gpt.ipynb")) == (75.0, 25.0)
 
 
 def test_student_version_replaces_solutions_and_keeps_the_lesson_going():

@@ -4,7 +4,8 @@ A checker never shows a traceback from inside helpers, and never hands out the a
 
 - on the untouched stub (`raise NotImplementedError`): "not implemented yet" and a nudge, in words, no code;
 - on a wrong answer: what differs (type, shape, dtype, device, which values) and, when the result matches a
-  known slip, a hint that names that slip, else the nudge again; plus how to ask for the solution;
+  known slip, a hint that names that slip, else the nudge again; plus how to ask for the solution, when a
+  lesson holds one under the name of the learner's function;
 - on request only: `helpers.checks.solution("my_function")` prints the worked solution, read from the
   lesson notebook (notebooks/NN_*.ipynb, beside notebooks/student/), so there is one copy of it.
 
@@ -16,7 +17,7 @@ or an input changed in place is reported as such.
 
 Where things are: `core` holds the machinery (check_function, compare, Mistake, check_prediction, solution);
 one module per lesson holds its checkers: setup (00), positions (01), attention (02), mlp (03), skip (04),
-normalization (05). `testing` has what the checkers' unit tests share.
+normalization (05), encoder_decoder (06), language_model (07). `testing` has what the checkers' unit tests share.
 
 How to add an exercise (say to lesson 02):
 
@@ -63,35 +64,43 @@ and the next cell measures, asserts what the lesson claims, and calls
 which says how close the guess was and never fails (None means "no prediction made").
 '''
 
-from .attention import check_attention, check_causal_mask, check_merge_heads, check_split_heads
+from .attention import check_attention, check_attention_mask, check_causal_mask, check_merge_heads, check_split_heads
 from .core import Mistake, Verdict, check_function, check_prediction, compare, solution
+from .encoder_decoder import check_cross_attention, check_greedy_decode
 from .language_model import check_bigram_loss, check_next_token_probs
-from .mlp import check_collapse_linear, check_mlp
-from .normalization import check_layer_norm, check_rms_norm
-from .positions import check_order_invariance, check_sinusoidal_encoding
+from .mlp import check_collapse_linear, check_mlp, check_swiglu
+from .normalization import check_layer_norm, check_pre_norm_block, check_rms_norm
+from .positions import check_order_invariance, check_rotary, check_sinusoidal_encoding
 from .setup import check_softmax
-from .skip import check_mean_pairwise_cosine, check_residual_forward
+from .skip import check_mean_pairwise_cosine, check_parallel_block, check_paths_by_length
 
 __all__ = [
     "Mistake",
     "Verdict",
     "check_attention",
+    "check_attention_mask",
     "check_bigram_loss",
     "check_causal_mask",
     "check_collapse_linear",
+    "check_cross_attention",
     "check_function",
+    "check_greedy_decode",
     "check_layer_norm",
     "check_mean_pairwise_cosine",
     "check_merge_heads",
     "check_mlp",
     "check_next_token_probs",
     "check_order_invariance",
+    "check_parallel_block",
+    "check_paths_by_length",
+    "check_pre_norm_block",
     "check_prediction",
-    "check_residual_forward",
+    "check_rotary",
     "check_rms_norm",
     "check_sinusoidal_encoding",
     "check_softmax",
     "check_split_heads",
+    "check_swiglu",
     "compare",
     "solution",
 ]

@@ -79,7 +79,8 @@ def describe(value):
         if extra and value.device.type != "cpu":
             extra += f" on {value.device.type}"
         return f"a tensor of shape {tuple(value.shape)}" + (extra + ")" if extra else "")
-    return f"a {type(value).__name__}"
+    kind = type(value).__name__
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 def _as_number(value):

@@ -1,10 +1,11 @@
-"""Checkers of notebook 03 (the MLP): the forward pass by hand, and two linear layers collapsing into one."""
+"""Checkers of notebook 03 (the MLP): the forward pass by hand, two linear layers collapsing into one, SwiGLU."""
 
+import torch
 import torch.nn.functional as F
 
 from .core import Mistake, check_function, randn
 
-__all__ = ["check_collapse_linear", "check_mlp"]
+__all__ = ["check_collapse_linear", "check_mlp", "check_swiglu"]
 
 
 def _mlp_reference(x, W1, b1, W2, b2):
@@ -123,4 +124,72 @@ def check_collapse_linear(learner_fn):
         "x is the new matrix, everything else is the new bias. Return the pair, matrix first.",
         mistakes=mistakes,
         atol=1e-4,
+    )
+
+
+def _swiglu(x, W1, W3, W2, *, act=F.silu, gate_on_w3=False, combine=torch.mul, no_gate=False):
+    """W2 (silu(W1 x) * W3 x), and its classic slips."""
+    a, b = F.linear(x, W1), F.linear(x, W3)
+    if no_gate:
+        return F.linear(act(a), W2)
+    if gate_on_w3:
+        a, b = b, a
+    return F.linear(combine(act(a), b), W2)
+
+
+def check_swiglu(learner_fn):
+    """learner_fn(x, W1, W3, W2) -> W2 (SiLU(W1 x) * (W3 x)) for every token; W1, W3: (d_hidden, d_model)."""
+
+    def weights(d_model, d_hidden, seed):
+        return (
+            randn(d_hidden, d_model, seed=seed) / d_model**0.5 * 2,
+            randn(d_hidden, d_model, seed=seed + 1) / d_model**0.5 * 2,
+            randn(d_model, d_hidden, seed=seed + 2) / d_hidden**0.5,
+        )
+
+    cases = [
+        ("x of shape (5, 4), d_hidden=8", (randn(5, 4, seed=1), *weights(4, 8, 10))),
+        ("a single token, x of shape (6,)", (randn(6, seed=2), *weights(6, 16, 20))),
+        ("a batch, x of shape (2, 3, 8), d_hidden=20", (randn(2, 3, 8, seed=3), *weights(8, 20, 30))),
+        ("batch 1, odd sizes: x of shape (1, 5, 3), d_hidden=7", (randn(1, 5, 3, seed=4), *weights(3, 7, 40))),
+    ]
+    mistakes = [
+        Mistake(
+            "your result matches GELU; SwiGLU's gate uses SiLU, z times the logistic sigmoid of z.",
+            lambda x, W1, W3, W2: _swiglu(x, W1, W3, W2, act=F.gelu),
+        ),
+        Mistake(
+            "your result uses the plain sigmoid; SiLU is z times the sigmoid of z.",
+            lambda x, W1, W3, W2: _swiglu(x, W1, W3, W2, act=torch.sigmoid),
+        ),
+        Mistake(
+            "SiLU goes on W1's branch, and W3's branch stays linear; yours has them the other way round.",
+            lambda x, W1, W3, W2: _swiglu(x, W1, W3, W2, gate_on_w3=True),
+        ),
+        Mistake(
+            "the two branches are MULTIPLIED feature by feature (that is the gate), not added.",
+            lambda x, W1, W3, W2: _swiglu(x, W1, W3, W2, combine=torch.add),
+        ),
+        Mistake(
+            "yours leaves out W3's branch: the gate multiplies SiLU of the first branch by the second branch.",
+            lambda x, W1, W3, W2: _swiglu(x, W1, W3, W2, no_gate=True),
+        ),
+    ]
+    return check_function(
+        learner_fn,
+        _swiglu,
+        cases,
+        "SwiGLU MLP",
+        nudge="each token on its own: two linear layers without biases both widen it to d_hidden features; SiLU "
+        "bends the first, the product of the two, feature by feature, is the gated hidden vector, and a third "
+        "layer brings it back to d_model. The weights are stored output features first.",
+        mistakes=mistakes,
+        error_hints=[
+            (
+                "cannot be multiplied",
+                "the weights are stored as (out_features, in_features), as nn.Linear stores them: a token meets "
+                "each matrix transposed.",
+            ),
+        ],
+        atol=1e-5,
     )

@@ -1,11 +1,12 @@
-"""Checkers of notebook 05 (normalization): layer norm and RMSNorm by hand."""
+"""Checkers of notebook 05 (normalization): layer norm and RMSNorm by hand, the pre-norm block from its parts."""
 
 import torch
 import torch.nn.functional as F
 
+from .. import layers
 from .core import Mistake, check_function, randn
 
-__all__ = ["check_layer_norm", "check_rms_norm"]
+__all__ = ["check_layer_norm", "check_pre_norm_block", "check_rms_norm"]
 
 
 def _layer_norm_reference(x, eps=1e-5):
@@ -123,4 +124,93 @@ def check_rms_norm(learner_fn):
         "eps added before the root. No centring, no learned scale.",
         mistakes=mistakes,
         atol=1e-4,
+    )
+
+
+# ----------------------------------------------------------------------------- the pre-norm block
+
+
+def _pre_norm_reference(block, x):
+    x = x + block.attn(block.norm1(x))
+    return x + block.mlp(block.norm2(x))
+
+
+def _post_norm(block, x):
+    x = block.norm1(x + block.attn(x))
+    return block.norm2(x + block.mlp(x))
+
+
+def _test_block(d_model, n_heads, seed, norm="layer", causal=False):
+    """A post-norm block whose two norms differ (random gamma and beta), so that mixing them up shows."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        block = layers.TransformerBlock(d_model, n_heads, norm=norm, norm_position="post", causal=causal)
+        with torch.no_grad():
+            for norm_layer in (block.norm1, block.norm2):
+                norm_layer.weight.copy_(1 + 0.5 * torch.randn(d_model))
+                if getattr(norm_layer, "bias", None) is not None:
+                    norm_layer.bias.copy_(0.5 * torch.randn(d_model))
+    return block.requires_grad_(False)
+
+
+def _pre_norm_cases():
+    return [
+        ("a block of d_model=8, 2 heads, x of shape (2, 5, 8)", (_test_block(8, 2, seed=61), randn(2, 5, 8, seed=62))),
+        (
+            "batch 1, odd sizes: d_model=12, 3 heads, x of shape (1, 7, 12)",
+            (_test_block(12, 3, seed=63), randn(1, 7, 12, seed=64)),
+        ),
+        (
+            "RMSNorm instead of layer norm, causal attention, x of shape (2, 3, 8) times 3 plus 1",
+            (_test_block(8, 4, seed=65, norm="rms", causal=True), randn(2, 3, 8, seed=66) * 3 + 1),
+        ),
+    ]
+
+
+def check_pre_norm_block(learner_fn):
+    """learner_fn(block, x) -> the pre-norm arrangement of block's sublayers and norms:
+    x + attn(norm1(x)), then that + mlp(norm2(that)). The blocks given are built post-norm, so block(x) is wrong."""
+    mistakes = [
+        Mistake(
+            "your result is the post-norm block (what these blocks compute when called): there the norm comes "
+            "AFTER the addition. In pre-norm only the sublayer's input is normalized; the stream itself never is.",
+            _post_norm,
+        ),
+        Mistake(
+            "you normalized the sublayer's OUTPUT; pre-norm normalizes its INPUT, before the sublayer runs.",
+            lambda block, x: (lambda h: h + block.norm2(block.mlp(h)))(x + block.norm1(block.attn(x))),
+        ),
+        Mistake(
+            "you normalized the stream itself, so the skip path carries norm(x); in pre-norm the skip carries x "
+            "unchanged and only the copy that goes into the sublayer is normalized.",
+            lambda block, x: (lambda h: h + block.mlp(h))(block.norm2((lambda n: n + block.attn(n))(block.norm1(x)))),
+        ),
+        Mistake(
+            "your MLP read the block's input x; in the sequential block it reads the stream AFTER attention "
+            "added its branch.",
+            lambda block, x: x + block.attn(block.norm1(x)) + block.mlp(block.norm2(x)),
+        ),
+        Mistake(
+            "each sublayer has its own norm (its own gamma and beta): norm1 before attention, norm2 before the MLP.",
+            lambda block, x: (lambda h: h + block.mlp(block.norm1(h)))(x + block.attn(block.norm1(x))),
+        ),
+        Mistake(
+            "your block has no skip connections: each sublayer's output is ADDED to the stream.",
+            lambda block, x: block.mlp(block.norm2(block.attn(block.norm1(x)))),
+        ),
+        Mistake(
+            "the MLP is missing: a block has two sublayers, attention and then the MLP, each with its own norm.",
+            lambda block, x: x + block.attn(block.norm1(x)),
+        ),
+    ]
+    return check_function(
+        learner_fn,
+        _pre_norm_reference,
+        _pre_norm_cases(),
+        "pre-norm block",
+        nudge="leave the stream alone: before each sublayer, normalize what the sublayer reads (with that "
+        "sublayer's own norm), run the sublayer, and add its output to the stream. Attention first; the MLP "
+        "then reads the stream after attention's update.",
+        mistakes=mistakes,
+        atol=1e-5,
     )

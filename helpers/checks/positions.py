@@ -1,11 +1,11 @@
-"""Checkers of notebook 01 (positional encoding)."""
+"""Checkers of notebook 01 (positional encoding): the shuffle test, the sinusoidal table, rotary embeddings."""
 
 import torch
 
 from .. import layers
 from .core import LearnerError, Mistake, check_function, describe, function_name, randn, run_learner, verdict
 
-__all__ = ["check_order_invariance", "check_sinusoidal_encoding"]
+__all__ = ["check_order_invariance", "check_rotary", "check_sinusoidal_encoding"]
 
 
 def _sinusoidal(seq_len, d_model, *, base=10000.0, start=0, cos_first=False, exponent=2, halves=False):
@@ -141,3 +141,65 @@ def check_order_invariance(learner_fn):
     print("   order-invariant:     " + "; ".join(d for d, _, inv, _ in cases if inv))
     print("   not order-invariant: " + "; ".join(d for d, _, inv, _ in cases if not inv))
     return passed
+
+
+def _rotate(x, *, base=10000.0, start=0, sign=1.0, halves=False, exponent=2, same_angle=False):
+    """Each pair of features of row p turned by p * omega_i (rotary position embedding), and its classic slips."""
+    seq, d = x.shape[-2], x.shape[-1]
+    position = torch.arange(start, start + seq, dtype=x.dtype, device=x.device)[:, None]
+    omega = 1 / base ** (exponent / 2 * torch.arange(0, d, 2, dtype=x.dtype, device=x.device) / d)
+    angle = omega.expand(seq, -1) if same_angle else position * omega  # (seq, d / 2)
+    cos, sin = angle.cos(), sign * angle.sin()
+    a, b = (x[..., : d // 2], x[..., d // 2 :]) if halves else (x[..., 0::2], x[..., 1::2])
+    turned_a, turned_b = a * cos - b * sin, a * sin + b * cos
+    if halves:
+        return torch.cat([turned_a, turned_b], dim=-1)
+    return torch.stack([turned_a, turned_b], dim=-1).flatten(-2)
+
+
+def check_rotary(learner_fn):
+    """learner_fn(x (..., seq, d) with d even) -> x with each pair (2i, 2i + 1) of row p turned by p * omega_i."""
+    cases = [
+        ("x of shape (5, 8)", (randn(5, 8, seed=1),)),
+        ("a single position, x of shape (1, 4)", (randn(1, 4, seed=2),)),
+        ("a batch, x of shape (2, 7, 6)", (randn(2, 7, 6, seed=3),)),
+        ("d = 2, one pair: x of shape (9, 2)", (randn(9, 2, seed=4),)),
+        ("batch 1, x of shape (1, 3, 16)", (randn(1, 3, 16, seed=5),)),
+    ]
+    mistakes = [
+        Mistake(
+            "yours turns every pair the other way (clockwise). Turn by +angle: the first feature of a pair becomes "
+            "first * cos - second * sin, the second becomes first * sin + second * cos.",
+            lambda x: _rotate(x, sign=-1.0),
+        ),
+        Mistake(
+            "the first position is 0, not 1: row 0 must come out unchanged (it turns by 0).",
+            lambda x: _rotate(x, start=1),
+        ),
+        Mistake(
+            "yours pairs feature i with feature i + d/2 (the two halves); here a pair is two neighbouring "
+            "features, 2i and 2i + 1, as in the sinusoidal table.",
+            lambda x: _rotate(x, halves=True),
+        ),
+        Mistake(
+            "every row turns by the same angles in yours: the angle of pair i at position p is p times omega_i, "
+            "so it grows with the position.",
+            lambda x: _rotate(x, same_angle=True),
+        ),
+        Mistake(
+            "the speed of pair i is 1 / 10000^(2i / d), with 2i the pair's first column, not the pair index "
+            "times four.",
+            lambda x: _rotate(x, exponent=4),
+        ),
+    ]
+    return check_function(
+        learner_fn,
+        _rotate,
+        cases,
+        "rotary position embedding",
+        nudge="read each pair of neighbouring features as a point in the plane. At position p, turn every point "
+        "counterclockwise by p times its pair's speed, with the same speeds as the sinusoidal encoding. Row 0 "
+        "stays as it is, and turning never changes a pair's length.",
+        mistakes=mistakes,
+        atol=1e-4,
+    )

@@ -1,76 +1,16 @@
-"""Checkers of notebook 04 (skip connections): the residual stream, and how alike the tokens are."""
+"""Checkers of notebook 04 (skip connections): the parallel block, how alike the tokens are, and the residual
+stream as a sum of paths."""
+
+import itertools
 
 import torch
 import torch.nn.functional as F
 
+from .. import layers
 from ..activations import mean_pairwise_cosine
 from .core import Mistake, check_function, randn
 
-__all__ = ["check_mean_pairwise_cosine", "check_residual_forward"]
-
-
-def _residual_forward_reference(x, sublayers):
-    for f in sublayers:
-        x = x + f(x)
-    return x
-
-
-def _residual_cases():
-    w1, w2 = randn(6, 6, seed=11) / 6**0.5, randn(8, 8, seed=12) / 8**0.5
-
-    def mix_tokens(h):  # a parameter-free attention: every token becomes a weighted average of all tokens
-        return torch.softmax(h @ h.transpose(-2, -1) / h.shape[-1] ** 0.5, dim=-1) @ h
-
-    return [
-        ("one sublayer, f(h) = 2 * h", (randn(3, 4, seed=1), [lambda h: 2 * h])),
-        (
-            "two sublayers, tanh(h @ W) then h ** 2",
-            (randn(2, 5, 6, seed=2), [lambda h: torch.tanh(h @ w1), lambda h: h**2]),
-        ),
-        (
-            "three sublayers: token mixing, tanh(h @ W), token mixing",
-            (randn(1, 5, 8, seed=3), [mix_tokens, lambda h: torch.tanh(h @ w2), mix_tokens]),
-        ),
-        ("no sublayers at all", (randn(2, 3, seed=4), [])),
-    ]
-
-
-def _no_skip(x, sublayers):
-    for f in sublayers:
-        x = f(x)
-    return x
-
-
-def check_residual_forward(learner_fn):
-    """learner_fn(x, sublayers) -> the stream after x = x + f(x) for each f in sublayers, in order."""
-    mistakes = [
-        Mistake(
-            "your result has no skip connection: each sublayer's output replaced the stream; the block must ADD "
-            "the sublayer's output to the stream.",
-            _no_skip,
-        ),
-        Mistake(
-            "every sublayer read the ORIGINAL x; each one must read the stream as the previous one left it.",
-            lambda x, sublayers: x + sum(f(x) for f in sublayers),
-        ),
-        Mistake(
-            "you added x back once around the whole stack; a skip goes around EACH sublayer.",
-            lambda x, sublayers: x + _no_skip(x, sublayers),
-        ),
-        Mistake(
-            "you applied the sublayers in reverse order; the stream passes them first to last.",
-            lambda x, sublayers: _residual_forward_reference(x, sublayers[::-1]),
-        ),
-    ]
-    return check_function(
-        learner_fn,
-        _residual_forward_reference,
-        _residual_cases(),
-        "residual forward",
-        nudge="the stream starts as x. Each sublayer in turn reads the current stream, and what it returns is "
-        "added to the stream, not put in its place. The result is the stream after the last sublayer.",
-        mistakes=mistakes,
-    )
+__all__ = ["check_mean_pairwise_cosine", "check_parallel_block", "check_paths_by_length"]
 
 
 def _cosine_reference(x):
@@ -135,4 +75,162 @@ def check_mean_pairwise_cosine(learner_fn):
         "batch: one number in the end.",
         mistakes=mistakes,
         atol=1e-4,
+    )
+
+
+# ----------------------------------------------------------------------------- the parallel block
+
+
+def _parallel_reference(x, attn, mlp):
+    return x + attn(x) + mlp(x)
+
+
+def _mix_tokens(h):  # a parameter-free attention: every token becomes a weighted average of all tokens
+    return torch.softmax(h @ h.transpose(-2, -1) / h.shape[-1] ** 0.5, dim=-1) @ h
+
+
+def _parallel_cases():
+    w = randn(5, 5, seed=31) / 5**0.5
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(32)
+        block = layers.TransformerBlock(8, 2, skip=True, norm=None)
+    return [
+        (
+            "token mixing as attention, tanh(h @ W) as the MLP, x of shape (2, 3, 5)",
+            (randn(2, 3, 5, seed=33), _mix_tokens, lambda h: torch.tanh(h @ w)),
+        ),
+        ("helpers' attention and MLP, batch 1, x of shape (1, 7, 8)", (randn(1, 7, 8, seed=34), block.attn, block.mlp)),
+    ]
+
+
+def check_parallel_block(learner_fn):
+    """learner_fn(x, attn, mlp) -> x + attn(x) + mlp(x): both sublayers read the same x (GPT-J, PaLM)."""
+    mistakes = [
+        Mistake(
+            "your MLP read the stream AFTER attention, as in the sequential block; in the parallel block both "
+            "sublayers read the same input x.",
+            lambda x, attn, mlp: x + attn(x) + mlp(x + attn(x)),
+        ),
+        Mistake(
+            "your result has no skip connection: the input x itself belongs in the sum too.",
+            lambda x, attn, mlp: attn(x) + mlp(x),
+        ),
+        Mistake(
+            "you added x twice, once around each sublayer; the stream carries x once, and both branches are added "
+            "to it.",
+            lambda x, attn, mlp: 2 * x + attn(x) + mlp(x),
+        ),
+        Mistake("the MLP's branch is missing from your sum.", lambda x, attn, mlp: x + attn(x)),
+        Mistake("the attention's branch is missing from your sum.", lambda x, attn, mlp: x + mlp(x)),
+        Mistake(
+            "you chained the sublayers (the MLP read attention's output) with no skip; here both read x, and x "
+            "is added back.",
+            lambda x, attn, mlp: mlp(attn(x)),
+        ),
+    ]
+    return check_function(
+        learner_fn,
+        _parallel_reference,
+        _parallel_cases(),
+        "parallel block",
+        nudge="in this block the two sublayers do not wait for each other: both read the same input. The block "
+        "returns the input itself plus what each of the two sublayers made of it.",
+        mistakes=mistakes,
+    )
+
+
+# ----------------------------------------------------------------------------- the stream as a sum of paths
+
+
+def _paths_reference(x, weights):
+    paths = [x] + [torch.zeros_like(x) for _ in weights]
+    for w in weights:  # passing sublayer w: every path of length k - 1 so far can take it and become length k
+        paths = [paths[0]] + [paths[k] + paths[k - 1] @ w for k in range(1, len(paths))]
+    return tuple(paths)
+
+
+def _paths_by_subsets(x, weights, order=1):
+    """Every subset of the sublayers, multiplied in order (order=-1: in reverse), summed by its size."""
+    sums = []
+    for k in range(len(weights) + 1):
+        total = torch.zeros_like(x)
+        for subset in itertools.combinations(weights, k):
+            path = x
+            for w in subset[::order]:
+                path = path @ w
+            total = total + path
+        sums.append(total)
+    return tuple(sums)
+
+
+def _paths_updated_in_place(x, weights):  # extends paths that already took this sublayer: it is taken twice
+    paths = [x] + [torch.zeros_like(x) for _ in weights]
+    for w in weights:
+        for k in range(1, len(paths)):
+            paths[k] = paths[k] + paths[k - 1] @ w
+    return tuple(paths)
+
+
+def _stack_output(x, weights):
+    for w in weights:
+        x = x + x @ w
+    return x
+
+
+def _paths_cases():
+    return [
+        ("one sublayer, x of shape (2, 3)", (randn(2, 3, seed=41), [randn(3, 3, seed=42)])),
+        ("two sublayers, x of shape (3, 4)", (randn(3, 4, seed=43), [randn(4, 4, seed=44), randn(4, 4, seed=45)])),
+        (
+            "four sublayers, x of shape (1, 5, 6)",
+            (randn(1, 5, 6, seed=46), [randn(6, 6, seed=47 + i) / 6**0.5 for i in range(4)]),
+        ),
+        ("no sublayers at all, x of shape (2, 2)", (randn(2, 2, seed=51), [])),
+    ]
+
+
+def check_paths_by_length(learner_fn):
+    """learner_fn(x, weights) -> L + 1 tensors: entry k sums the paths through exactly k of the L sublayers
+    h -> h @ W of the residual stack h = h + h @ W, in order; together they add up to the stack's output."""
+    mistakes = [
+        Mistake(
+            "you returned the stack's output itself; split it into one tensor per path length, from 0 sublayers "
+            "to all of them.",
+            _stack_output,
+        ),
+        Mistake(
+            "your list has no entry for the path through no sublayer at all: entry 0 is that path, the input "
+            "itself, which the skips carry to the top.",
+            lambda x, weights: _paths_reference(x, weights)[1:],
+        ),
+        Mistake(
+            "some of your paths pass through the same sublayer twice: when the paths are extended by one "
+            "sublayer, extend them as they were BEFORE that sublayer, not the ones already extended by it.",
+            _paths_updated_in_place,
+        ),
+        Mistake(
+            "along your paths the later sublayers come first; a path meets the sublayers from the bottom of the "
+            "stack up, so the earliest sublayer's matrix multiplies first.",
+            lambda x, weights: _paths_by_subsets(x, weights, order=-1),
+        ),
+        Mistake(
+            "entry k of yours sums the paths through UP TO k sublayers; count each path once, under its exact length.",
+            lambda x, weights: tuple(itertools.accumulate(_paths_reference(x, weights))),
+        ),
+        Mistake(
+            "entry k of yours is what sublayer k alone adds to x; entry k sums every path through exactly k "
+            "sublayers, whichever they are.",
+            lambda x, weights: (x, *(x @ w for w in weights)),
+        ),
+    ]
+    return check_function(
+        learner_fn,
+        _paths_reference,
+        _paths_cases(),
+        "paths by length",
+        nudge="each skip block offers every path two ways on: around the sublayer, unchanged, or through it, "
+        "multiplied by its matrix. Build the paths up sublayer by sublayer, keeping one running sum per path "
+        "length; or list every choice of sublayers directly. The sums over all lengths add up to the stack's "
+        "output.",
+        mistakes=mistakes,
     )

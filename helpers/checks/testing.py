@@ -129,7 +129,7 @@ def robustness(reference, tensor_result=True, mutates_input=True):
         Fails(raises(ValueError("oops")), "your function raised ValueError: oops", id="error"),
         Fails(lambda *args: None, "returned None", id="none"),
         Fails(lambda *args: "an answer", "got a str", id="str"),
-        Fails(42, "expected a function, got a int", id="not callable"),
+        Fails(42, "expected a function, got an int", id="not callable"),
     ]
     if tensor_result:
         cases += [

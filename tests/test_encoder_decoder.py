@@ -1,0 +1,272 @@
+"""The encoder–decoder equals torch.nn.Transformer; cross-attention, padding, decoding and bad input."""
+
+import pytest
+import torch
+from torch import nn
+
+import helpers
+from helpers import encoder_decoder as ed
+
+ATOL = 1e-5
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Tiny models: on a busy 2-core machine more threads only spin against each other (8x slower, measured).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def max_diff(a, b):
+    return (a - b).abs().max().item()
+
+
+def reference(
+    d_model=16, n_heads=4, n_enc=2, n_dec=2, d_hidden=32, norm_position="post", activation="relu", plain=False
+):
+    """A torch.nn.Transformer in eval mode with non-default norm weights, so copying them is tested too.
+
+    plain=True: the post-norm constructor as a learner would write it. Under no_grad with a padding mask its
+    encoder takes torch's nested-tensor fast path, which warns (prototype API); torch_transformer turns it off.
+    """
+    torch.manual_seed(0)
+    if plain:
+        model = nn.Transformer(
+            d_model, n_heads, n_enc, n_dec, d_hidden, dropout=0.0, activation=activation, batch_first=True
+        )
+    else:
+        model = ed.torch_transformer(d_model, n_heads, n_enc, n_dec, d_hidden, norm_position, activation)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.normal_()
+    return model.eval()
+
+
+def torch_forward(model, src, tgt, src_padding=None, tgt_padding=None):
+    # torch's masks say what may NOT be attended to: True = ignore, the opposite of ours.
+    causal = ~helpers.causal_mask(tgt.shape[1])
+    return model(
+        src,
+        tgt,
+        tgt_mask=causal,
+        tgt_is_causal=True,
+        src_key_padding_mask=src_padding,
+        tgt_key_padding_mask=tgt_padding,
+        memory_key_padding_mask=src_padding,
+    )
+
+
+def padding(lengths, seq_len):
+    """Right padding: True from each sequence's length on."""
+    return torch.arange(seq_len)[None, :] >= torch.tensor(lengths)[:, None]
+
+
+CASES = [
+    # batch, src_len, tgt_len, src lengths, tgt lengths (None = unpadded)
+    (3, 6, 5, None, None),
+    (3, 6, 5, [6, 2, 4], [5, 3, 1]),
+    (1, 4, 3, None, None),
+    (1, 4, 3, [2], [2]),
+    (2, 1, 1, None, None),
+    (2, 5, 1, [5, 3], None),
+]
+
+
+@pytest.mark.parametrize("norm_position", ["post", "pre"])
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+@pytest.mark.parametrize("batch, src_len, tgt_len, src_lengths, tgt_lengths", CASES)
+def test_transformer_equals_torch(norm_position, activation, batch, src_len, tgt_len, src_lengths, tgt_lengths, gen):
+    ref = reference(norm_position=norm_position, activation=activation, n_dec=3)
+    ours = helpers.Transformer(16, 4, 2, 3, 32, norm_position, activation).load_from_torch(ref).eval()
+    src = torch.randn(batch, src_len, 16, generator=gen)
+    tgt = torch.randn(batch, tgt_len, 16, generator=gen)
+    src_padding = None if src_lengths is None else padding(src_lengths, src_len)
+    tgt_padding = None if tgt_lengths is None else padding(tgt_lengths, tgt_len)
+    with torch.no_grad():
+        expected = torch_forward(ref, src, tgt, src_padding, tgt_padding)
+        out = ours(src, tgt, src_padding, tgt_padding)
+    assert out.shape == (batch, tgt_len, 16)
+    keep = torch.ones(batch, tgt_len, dtype=torch.bool) if tgt_padding is None else ~tgt_padding
+    assert max_diff(out[keep], expected[keep]) < ATOL
+
+
+def test_equals_the_plain_torch_constructor(gen):
+    # With gradients on, torch's encoder takes its plain path (no nested tensors, no warning).
+    ref = reference(plain=True)
+    ours = helpers.Transformer(16, 4, 2, 2, 32).load_from_torch(ref).eval()
+    src, tgt = torch.randn(2, 5, 16, generator=gen), torch.randn(2, 4, 16, generator=gen)
+    sp, tp = padding([5, 3], 5), padding([4, 2], 4)
+    keep = ~tp
+    assert max_diff(ours(src, tgt, sp, tp)[keep], torch_forward(ref, src, tgt, sp, tp)[keep]) < ATOL
+
+
+def test_structure_matches_torch_parameter_for_parameter():
+    ours = helpers.Transformer(16, 4, 2, 3, 32)
+    ref = nn.Transformer(16, 4, 2, 3, 32, batch_first=True)
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in ref.parameters())
+    assert len(ours.encoder) == 2 and len(ours.decoder) == 3
+    assert isinstance(ours.encoder_norm, helpers.LayerNorm) and isinstance(ours.decoder_norm, helpers.LayerNorm)
+
+
+def test_decoder_is_causal(gen):
+    model = helpers.Transformer(16, 4, 1, 2, 32).eval()
+    src, tgt = torch.randn(1, 4, 16, generator=gen), torch.randn(1, 6, 16, generator=gen)
+    changed = tgt.clone()
+    changed[:, 3:] += 1.0
+    with torch.no_grad():
+        a, b = model(src, tgt), model(src, changed)
+    assert max_diff(a[:, :3], b[:, :3]) < ATOL  # positions before the change cannot see it
+    assert max_diff(a[:, 3:], b[:, 3:]) > 1e-3
+
+
+def test_padding_mask_keeps_real_positions_unchanged(gen):
+    model = helpers.Transformer(16, 4, 2, 2, 32).eval()
+    src, tgt = torch.randn(1, 3, 16, generator=gen), torch.randn(1, 2, 16, generator=gen)
+    padded_src = torch.cat([src, torch.randn(1, 4, 16, generator=gen)], dim=1)
+    padded_tgt = torch.cat([tgt, torch.randn(1, 3, 16, generator=gen)], dim=1)
+    with torch.no_grad():
+        alone = model(src, tgt)
+        masked = model(padded_src, padded_tgt, padding([3], 7), padding([2], 5))
+        unmasked = model(padded_src, padded_tgt)
+    assert max_diff(masked[:, :2], alone) < ATOL
+    assert max_diff(unmasked[:, :2], alone) > 1e-2
+
+
+def test_cross_attention_reads_memory_and_is_torch_multihead_attention(gen):
+    mha = nn.MultiheadAttention(16, 4, batch_first=True).eval()
+    cross = ed.CrossAttention(16, 4).load_from_torch(mha)
+    x, memory = torch.randn(2, 3, 16, generator=gen), torch.randn(2, 5, 16, generator=gen)
+    expected, weights = mha(x, memory, memory, average_attn_weights=False)
+    assert max_diff(cross(x, memory), expected) < ATOL
+    assert cross.weights.shape == (2, 4, 3, 5) and max_diff(cross.weights, weights) < ATOL
+    # A (batch, seq_q, seq_k) mask is per sequence, for all of its heads; True = may attend.
+    blocked = torch.zeros(2, 3, 5, dtype=torch.bool)
+    blocked[1, :, 3:] = True
+    expected, _ = mha(x, memory, memory, attn_mask=blocked.repeat_interleave(4, dim=0))
+    assert max_diff(cross(x, memory, mask=~blocked), expected) < ATOL
+    assert (cross.weights[1, :, :, 3:] == 0).all() and (cross.weights[0] > 0).all()
+
+
+def test_decoder_without_cross_attention_ignores_the_source(gen):
+    model = helpers.Transformer(16, 4, 1, 2, 32).eval()
+    for block in model.decoder:
+        block.cross_attn = None
+    tgt = torch.randn(1, 3, 16, generator=gen)
+    with torch.no_grad():
+        a = model(torch.randn(1, 4, 16, generator=gen), tgt)
+        b = model(torch.randn(1, 4, 16, generator=gen), tgt)
+    assert max_diff(a, b) == 0
+
+
+@pytest.mark.parametrize(
+    "src_shape, tgt_shape, message",
+    [
+        ((2, 5, 8), (2, 4, 16), r"src: expected shape \(batch, src_len, d_model=16\).*\(2, 5, 8\)"),
+        ((2, 5, 16), (2, 4, 12), r"tgt: expected shape \(batch, tgt_len, d_model=16\).*\(2, 4, 12\)"),
+        ((2, 5, 16), (3, 4, 16), r"same batch size.*\(2, 5, 16\).*\(3, 4, 16\)"),
+        ((5, 16), (2, 4, 16), r"src: expected shape .* \(2-D\)"),
+    ],
+)
+def test_transformer_shape_errors(src_shape, tgt_shape, message):
+    with pytest.raises(ValueError, match=message):
+        helpers.Transformer(16, 4, 1, 1, 32)(torch.zeros(src_shape), torch.zeros(tgt_shape))
+
+
+@pytest.mark.parametrize(
+    "src_padding, tgt_padding, error, message",
+    [
+        (torch.zeros(2, 4, dtype=torch.bool), None, ValueError, r"src_padding must have shape.*\(2, 5\).*got \(2, 4\)"),
+        (None, torch.zeros(2, 3, 1, dtype=torch.bool), ValueError, r"tgt_padding must have shape.*\(2, 3\)"),
+        (torch.zeros(2, 5), None, TypeError, r"src_padding must be a boolean tensor.*torch.float32"),
+        (None, torch.zeros(2, 3, dtype=torch.long), TypeError, r"tgt_padding must be a boolean tensor.*torch.int64"),
+        ([[False] * 5] * 2, None, TypeError, r"src_padding must be a boolean tensor of shape \(2, 5\).*list"),
+        (torch.ones(2, 5, dtype=torch.bool), None, ValueError, r"src_padding marks every position of sequence 0"),
+    ],
+)
+def test_padding_errors(src_padding, tgt_padding, error, message):
+    with pytest.raises(error, match=message):
+        helpers.Transformer(16, 4, 1, 1, 32)(torch.zeros(2, 5, 16), torch.zeros(2, 3, 16), src_padding, tgt_padding)
+
+
+def test_constructor_and_load_errors():
+    with pytest.raises(ValueError, match="norm_position must be one of"):
+        helpers.Transformer(16, 4, 1, 1, 32, norm_position="middle")
+    with pytest.raises(ValueError, match="n_decoder_layers must be a positive int"):
+        helpers.Transformer(16, 4, 1, 0, 32)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        helpers.Transformer(16, 4, 1, 1, 32, activation="tanh")
+    model = helpers.Transformer(16, 4, 2, 2, 32)
+    with pytest.raises(TypeError, match="expected a torch.nn.Transformer, got Linear"):
+        model.load_from_torch(nn.Linear(2, 2))
+    with pytest.warns(UserWarning, match="batch_first was not True"):  # torch's own note on its fast path
+        sequence_first = nn.Transformer(16, 4, 2, 2, 32)
+    with pytest.raises(ValueError, match="batch_first=True"):
+        model.load_from_torch(sequence_first)
+    with pytest.raises(ValueError, match="n_decoder_layers: ours 2, torch's 3"):
+        model.load_from_torch(reference(n_dec=3))
+    with pytest.raises(ValueError, match="norm_position: ours 'post', torch's 'pre'"):
+        model.load_from_torch(reference(norm_position="pre"))
+    with pytest.raises(ValueError, match="activation: ours 'relu', torch's 'gelu'"):
+        model.load_from_torch(reference(activation="gelu"))
+
+
+def test_torch_transformer_builds_without_warnings():
+    # pytest turns warnings into errors: building the pre-norm reference must not warn.
+    model = ed.torch_transformer(8, 2, 1, 1, 16, norm_position="pre")
+    assert model.encoder.layers[0].norm_first and model.decoder.layers[0].norm_first
+
+
+# ----------------------------------------------------------------------------- the small model, the task, decoding
+
+
+def test_seq2seq_shapes_and_shared_embedding():
+    task = ed.ReversalTask(n_symbols=5, seq_len=4)
+    model = ed.Seq2Seq(task.vocab_size, d_model=16, n_heads=2, n_encoder_layers=1, n_decoder_layers=1, max_len=8)
+    pair, y = task.get_batch(3, torch.Generator().manual_seed(0))
+    assert pair.shape == (3, 2, 4) and y.shape == (3, 4)
+    assert (pair[:, 1, 0] == task.bos).all() and (pair[:, 1, 1:] == y[:, :-1]).all()
+    assert (y == pair[:, 0].flip(-1)).all()
+    assert ed.TeacherForcing(model)(pair).shape == (3, 4, task.vocab_size)
+    assert model.head.weight is model.embedding.weight
+
+
+def test_shift_right():
+    assert ed.shift_right(torch.tensor([[3, 4, 5]]), 9).tolist() == [[9, 3, 4]]
+
+
+def test_greedy_decode_equals_step_by_step_argmax(gen):
+    torch.manual_seed(0)
+    model = ed.Seq2Seq(7, d_model=16, n_heads=2, n_encoder_layers=1, n_decoder_layers=1).eval()
+    src = torch.randint(0, 5, (2, 4), generator=gen)
+    out = ed.greedy_decode(model, src, 3, bos_id=5)
+    assert out.shape == (2, 3) and out.dtype == torch.long
+    tgt = torch.full((2, 1), 5)
+    with torch.no_grad():
+        for _ in range(3):
+            tgt = torch.cat([tgt, model(src, tgt)[:, -1].argmax(-1, keepdim=True)], dim=1)
+    assert torch.equal(out, tgt[:, 1:])
+
+
+def test_seq2seq_learns_reversal():
+    task = ed.ReversalTask(n_symbols=4, seq_len=4)
+    torch.manual_seed(0)
+    model = ed.Seq2Seq(task.vocab_size, d_model=32, n_heads=2, n_encoder_layers=1, n_decoder_layers=1, max_len=8)
+    losses = helpers.train(ed.TeacherForcing(model), task, steps=80, lr=3e-3, batch_size=64, progress=False)
+    assert losses[-1] < 0.5 * losses[0]
+    sequences, tokens = task.exact_match(model, batch_size=100)
+    assert tokens > 0.5
+
+
+def test_seq2seq_errors():
+    model = ed.Seq2Seq(6, d_model=8, n_heads=2, n_encoder_layers=1, n_decoder_layers=1, max_len=4)
+    with pytest.raises(TypeError, match="src must be a tensor of integer token ids"):
+        model(torch.zeros(1, 3), torch.zeros(1, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"tgt: token ids must be in \[0, 6\)"):
+        model(torch.zeros(1, 3, dtype=torch.long), torch.full((1, 2), 6))
+    with pytest.raises(ValueError, match="longer than max_len=4"):
+        model(torch.zeros(1, 5, dtype=torch.long), torch.zeros(1, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"pair: expected shape \(batch, 2, len\)"):
+        ed.TeacherForcing(model)(torch.zeros(1, 3, 4, dtype=torch.long))
