@@ -6,13 +6,15 @@ plotting     every figure in one style
 diagram      the series' picture of the architecture, any box highlighted
 training     a tiny training loop with a progress bar
 data         small tasks and a tiny corpus, nothing downloaded
+language_model  sample text, count-based baselines, training with a validation curve
 checks       exercise checkers
 encoder_decoder  cross-attention, the decoder block, the whole encoder-decoder Transformer, a small seq2seq model
 setup        seeds, device, environment report
 """
 
-from . import activations, checks, data, diagram, encoder_decoder, layers, plotting, setup, training
+from . import activations, checks, data, diagram, encoder_decoder, language_model, layers, plotting, setup, training
 from .encoder_decoder import Transformer
+from .language_model import generate
 from .layers import (
     MLP,
     BatchNorm,
@@ -47,6 +49,7 @@ __all__ = [
     "training",
     "encoder_decoder",
     "Transformer",
+    "language_model",
     "MLP",
     "BatchNorm",
     "LayerNorm",
@@ -64,6 +67,7 @@ __all__ = [
     "seed_everything",
     "setup_notebook",
     "train",
+    "generate",
     "REPOSITORY",
     "BRANCH",
 ]

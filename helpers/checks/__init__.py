@@ -17,7 +17,7 @@ or an input changed in place is reported as such.
 
 Where things are: `core` holds the machinery (check_function, compare, Mistake, check_prediction, solution);
 one module per lesson holds its checkers: setup (00), positions (01), attention (02), mlp (03), skip (04),
-normalization (05), encoder_decoder (06). `testing` has what the checkers' unit tests share.
+normalization (05), encoder_decoder (06), language_model (07). `testing` has what the checkers' unit tests share.
 
 How to add an exercise (say to lesson 02):
 
@@ -67,6 +67,7 @@ which says how close the guess was and never fails (None means "no prediction ma
 from .attention import check_attention, check_attention_mask, check_causal_mask, check_merge_heads, check_split_heads
 from .core import Mistake, Verdict, check_function, check_prediction, compare, solution
 from .encoder_decoder import check_cross_attention, check_greedy_decode
+from .language_model import check_bigram_loss, check_next_token_probs
 from .mlp import check_collapse_linear, check_mlp, check_swiglu
 from .normalization import check_layer_norm, check_pre_norm_block, check_rms_norm
 from .positions import check_order_invariance, check_rotary, check_sinusoidal_encoding
@@ -78,6 +79,7 @@ __all__ = [
     "Verdict",
     "check_attention",
     "check_attention_mask",
+    "check_bigram_loss",
     "check_causal_mask",
     "check_collapse_linear",
     "check_cross_attention",
@@ -87,6 +89,7 @@ __all__ = [
     "check_mean_pairwise_cosine",
     "check_merge_heads",
     "check_mlp",
+    "check_next_token_probs",
     "check_order_invariance",
     "check_parallel_block",
     "check_paths_by_length",

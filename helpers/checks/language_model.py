@@ -1,0 +1,198 @@
+"""Checkers of notebook 07 (a small GPT): the bigram baseline from counts, and next-token probabilities."""
+
+import math
+
+import torch
+
+from ..language_model import baseline_losses
+from .core import Mistake, check_function, randn
+
+__all__ = ["check_bigram_loss", "check_next_token_probs"]
+
+
+# ----------------------------------------------------------------------------- the bigram baseline
+
+
+def _bigram_reference(train_ids, val_ids, vocab_size):
+    return baseline_losses(train_ids, val_ids, vocab_size, smoothing=1.0)["bigram"]
+
+
+def _bigram_with(train_ids, val_ids, vocab_size, smoothing=1.0, dim=1, log=torch.log, count_ids=None):
+    """A bigram loss with one thing changed: the smoothing, the axis normalized over, the log, the text counted."""
+    ids = train_ids if count_ids is None else count_ids
+    counts = torch.zeros(vocab_size, vocab_size)
+    counts.index_put_((ids[:-1], ids[1:]), torch.ones(len(ids) - 1), accumulate=True)
+    counts = counts + smoothing
+    probs = counts / counts.sum(dim=dim, keepdim=True)
+    loss = -log(probs[val_ids[:-1], val_ids[1:]]).mean().item()
+    if not math.isfinite(loss):  # an infinite slip says nothing about a finite answer: skip it for this case
+        raise ValueError("this slip gives an infinite loss here")
+    return loss
+
+
+def _bigram_cases():
+    g = torch.Generator().manual_seed(7)
+    return [
+        # Every pair of the validation text was seen in training: leaving out the smoothing still gives a number.
+        (
+            "train [0, 1, 2, 0, 1, 1, 0] and val [0, 1, 0], vocab_size=3",
+            (torch.tensor([0, 1, 2, 0, 1, 1, 0]), torch.tensor([0, 1, 0]), 3),
+        ),
+        (
+            "a random train text of 50 tokens and val of 17, vocab_size=5",
+            (torch.randint(0, 5, (50,), generator=g), torch.randint(0, 5, (17,), generator=g), 5),
+        ),
+        # Pair (3, 2) never occurs in training: only the smoothing keeps its loss finite.
+        (
+            "a pair in val that training never saw, vocab_size=4",
+            (torch.tensor([0, 1, 2, 3, 0, 1, 2, 3]), torch.tensor([1, 2, 3, 2]), 4),
+        ),
+        (
+            "a vocabulary larger than the texts use, vocab_size=7",
+            (torch.tensor([4, 2, 4, 2, 2, 4, 1]), torch.tensor([2, 4, 1, 4]), 7),
+        ),
+    ]
+
+
+def check_bigram_loss(learner_fn):
+    """learner_fn(train_ids, val_ids, vocab_size) -> the add-one smoothed bigram model's validation loss (nats)."""
+    mistakes = [
+        Mistake(
+            "your number matches counts without the add-one smoothing. A pair never seen in training then has "
+            "probability 0 and an infinite loss: add 1 to every count before dividing.",
+            lambda t, v, n: _bigram_with(t, v, n, smoothing=0.0),
+        ),
+        Mistake(
+            "you normalized each COLUMN: that is P(current | next). Each ROW (one current character) must sum to 1 "
+            "over the characters that can follow it.",
+            lambda t, v, n: _bigram_with(t, v, n, dim=0),
+        ),
+        Mistake(
+            "your number is in bits (log base 2); the loss the model trains on is in nats (the natural log). "
+            "Bits come next, as loss / ln 2.",
+            lambda t, v, n: _bigram_with(t, v, n, log=torch.log2),
+        ),
+        Mistake(
+            "you counted the pairs of the VALIDATION text: a model may only learn from the training text.",
+            lambda t, v, n: _bigram_with(t, v, n, count_ids=v),
+        ),
+        Mistake(
+            "your number matches the unigram model, which ignores the current character: count PAIRS "
+            "(current, next), one row of counts per current character.",
+            lambda t, v, n: baseline_losses(t, v, n, smoothing=1.0)["unigram"],
+        ),
+        Mistake(
+            "your loss has the wrong sign: the loss is MINUS the mean log-probability (a positive number).",
+            lambda t, v, n: -_bigram_reference(t, v, n),
+        ),
+    ]
+    return check_function(
+        learner_fn,
+        _bigram_reference,
+        _bigram_cases(),
+        "bigram loss",
+        nudge="count how often each character follows each other character in the training text, one row per "
+        "current character. Add one to every count, so nothing has probability zero, and turn each row into "
+        "probabilities. The loss is the average of minus the natural log of the probability of each actual next "
+        "character in the validation text.",
+        mistakes=mistakes,
+        atol=1e-4,
+    )
+
+
+# ----------------------------------------------------------------------------- temperature and top-k
+
+
+def _probs_reference(logits, temperature, top_k):
+    logits = logits / temperature
+    if top_k is not None:
+        kth = logits.topk(top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    return torch.softmax(logits, dim=-1)
+
+
+def _probs_cases():
+    return [
+        ("logits [2, 1, 0, -1, 3] at temperature 1, no top_k", (torch.tensor([2.0, 1.0, 0.0, -1.0, 3.0]), 1.0, None)),
+        ("7 random logits at temperature 0.5, no top_k", (randn(7, seed=1), 0.5, None)),
+        ("7 random logits at temperature 2.0, top_k=3", (randn(7, seed=2), 2.0, 3)),
+        ("a batch of shape (2, 6) at temperature 0.8, top_k=2", (randn(2, 6, seed=3), 0.8, 2)),
+        ("logits of shape (1, 5) at temperature 1.5, top_k=1", (randn(1, 5, seed=4), 1.5, 1)),
+    ]
+
+
+def _keep_smallest(logits, temperature, top_k):
+    logits = logits / temperature
+    if top_k is not None:
+        kth = (-logits).topk(top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(-logits < kth, float("-inf"))
+    return torch.softmax(logits, dim=-1)
+
+
+def _zero_without_renormalizing(logits, temperature, top_k):
+    probs = torch.softmax(logits / temperature, dim=-1)
+    if top_k is not None:
+        kth = probs.topk(top_k, dim=-1).values[..., -1:]
+        probs = probs.masked_fill(probs < kth, 0.0)
+    return probs
+
+
+def _keep_one_too_many(logits, temperature, top_k):
+    if top_k is None or top_k >= logits.shape[-1]:
+        return _probs_reference(logits, temperature, None)
+    return _probs_reference(logits, temperature, top_k + 1)
+
+
+def _softmax_over_first_dim(logits, temperature, top_k):
+    logits = logits / temperature
+    if top_k is not None:
+        kth = logits.topk(top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    return torch.softmax(logits, dim=0)
+
+
+def check_next_token_probs(learner_fn):
+    """learner_fn(logits (..., vocab), temperature > 0, top_k int or None) -> probabilities (..., vocab)."""
+    mistakes = [
+        Mistake(
+            "you multiplied by the temperature; divide by it: a temperature below 1 must make the distribution "
+            "SHARPER (the top token more likely).",
+            lambda x, t, k: _probs_reference(x * t * t, t, k),
+        ),
+        Mistake(
+            "you kept the k SMALLEST logits; top-k keeps the k largest, the most likely tokens.",
+            _keep_smallest,
+        ),
+        Mistake(
+            "you set the probabilities outside the top k to zero after the softmax, so the rest no longer sums to 1: "
+            "leave those tokens out BEFORE the softmax (a logit of minus infinity), or divide by the new sum.",
+            _zero_without_renormalizing,
+        ),
+        Mistake(
+            "you kept k + 1 tokens, one too many: compare with the k-th largest logit, keeping it and those above.",
+            _keep_one_too_many,
+        ),
+        Mistake(
+            "you ignored top_k: with top_k given, only the k most likely tokens may be drawn.",
+            lambda x, t, k: _probs_reference(x, t, None),
+        ),
+        Mistake(
+            "you ignored the temperature: divide the logits by it before the softmax.",
+            lambda x, t, k: _probs_reference(x, 1.0, k),
+        ),
+        Mistake(
+            "your softmax ran over the wrong dimension: each row of logits (the last dimension) is one distribution.",
+            _softmax_over_first_dim,
+        ),
+    ]
+    return check_function(
+        learner_fn,
+        _probs_reference,
+        _probs_cases(),
+        "next-token probabilities",
+        nudge="the temperature rescales the logits before they become probabilities: below 1 the largest logit "
+        "wins more often, above 1 the choice spreads out. With top_k given, every token but the k most likely "
+        "gets probability zero, and the k kept ones still sum to one.",
+        mistakes=mistakes,
+        atol=1e-5,
+    )

@@ -1,0 +1,257 @@
+"""Use a causal transformer as a language model: train it with a validation curve, measure it against
+count-based baselines, and sample text from it.
+
+Losses are mean cross-entropy in nats per token; `bits_per_char` converts them (divide by ln 2).
+Sampling draws on the CPU from the given torch.Generator, so a seed gives the same text on any device.
+"""
+
+import math
+import os
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import trange
+
+from ._validate import check_positive_int
+from .training import OPTIMIZERS, PROGRESS_ENV
+
+# ----------------------------------------------------------------------------- sampling
+
+
+def _check_ids(ids, name):
+    if not isinstance(ids, torch.Tensor) or ids.dtype not in (torch.int64, torch.int32):
+        got = ids.dtype if isinstance(ids, torch.Tensor) else type(ids).__name__
+        raise TypeError(f"{name} must be a tensor of integer token ids (torch.long), got {got}")
+    if ids.dim() != 1:
+        raise ValueError(f"{name}: expected a 1-D tensor of token ids (seq,), got shape {tuple(ids.shape)}")
+
+
+def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, generator=None):
+    """Continue `prompt` (1-D tensor of token ids) by `max_new_tokens` sampled tokens; returns prompt + new ids.
+
+    Each step feeds the last `model.max_len` tokens (the context window, cropped as nanoGPT does once the
+    text grows past it), divides the last position's logits by `temperature` (below 1: sharper, above 1:
+    flatter), keeps only the `top_k` most likely tokens if given, and samples from the softmax.
+    top_k=1 is greedy decoding. The draw uses `generator` (a CPU torch.Generator) so that a seed gives
+    the same text on every device. The model runs in eval mode and is put back in its previous mode.
+    """
+    _check_ids(prompt, "prompt")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(temperature):
+        raise TypeError(f"temperature must be a finite number > 0, got {temperature!r}")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0 (for greedy decoding use top_k=1), got {temperature}")
+    vocab_size, max_len = getattr(model, "vocab_size", None), getattr(model, "max_len", None)
+    if top_k is not None:
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= (vocab_size or top_k):
+            raise ValueError(f"top_k must be None or an int from 1 to vocab_size={vocab_size}, got {top_k!r}")
+    if len(prompt) == 0:
+        raise ValueError("prompt must hold at least one token id: the model needs something to continue")
+    if max_len is not None and len(prompt) > max_len:
+        raise ValueError(
+            f"prompt has {len(prompt)} tokens, longer than the model's max_len={max_len}; "
+            f"shorten it (e.g. prompt[-{max_len}:])"
+        )
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    if generator is not None and generator.device.type != "cpu":
+        raise ValueError(
+            f"generator must be a CPU torch.Generator (samples are drawn on the CPU), got {generator.device}"
+        )
+
+    device = next(model.parameters()).device
+    ids = prompt.detach().to("cpu", torch.long)
+    was_training = model.training
+    model.eval()  # batch norm uses its running statistics; nothing else changes
+    try:
+        with torch.no_grad():
+            for _ in range(max_new_tokens):
+                context = ids[-max_len:] if max_len is not None else ids
+                logits = model(context[None].to(device))[0, -1].float().cpu() / temperature
+                if top_k is not None:
+                    kth_largest = torch.topk(logits, top_k).values[-1]
+                    logits = logits.masked_fill(logits < kth_largest, float("-inf"))
+                probs = torch.softmax(logits, dim=-1)
+                next_id = torch.multinomial(probs, 1, generator=generator)
+                ids = torch.cat([ids, next_id])
+    finally:
+        model.train(was_training)
+    return ids
+
+
+# ----------------------------------------------------------------------------- baselines from counts
+
+
+def bits_per_char(loss):
+    """A loss in nats per character, in bits: how many yes/no questions each next character costs."""
+    return loss / math.log(2)
+
+
+def _check_split(ids, vocab_size, name):
+    _check_ids(ids, name)
+    if len(ids) < 2:
+        raise ValueError(f"{name} needs at least 2 token ids, got {len(ids)}")
+    if ids.min() < 0 or ids.max() >= vocab_size:
+        raise ValueError(
+            f"{name}: token ids must be in [0, {vocab_size}), got {ids.min().item()} to {ids.max().item()}"
+        )
+
+
+def bigram_counts(ids, vocab_size):
+    """(vocab, vocab) tensor: entry [a, b] counts how often token b follows token a in `ids`."""
+    _check_split(ids, vocab_size, "ids")
+    pairs = ids[:-1].long() * vocab_size + ids[1:].long()
+    return torch.bincount(pairs, minlength=vocab_size * vocab_size).view(vocab_size, vocab_size)
+
+
+def baseline_losses(train_ids, val_ids, vocab_size, smoothing=1.0):
+    """Validation loss (nats per character) of three models that need no training, only counting.
+
+    uniform: every token equally likely, ln(vocab_size).
+    unigram: each token as often as in the training text, whatever came before.
+    bigram:  the next token given the current one, from training-text pair counts.
+    Counts get `smoothing` added (Laplace's add-one by default) so that a pair never seen in training
+    costs a finite loss. Scored on every next token of `val_ids` after the first, as a model would be.
+    """
+    _check_split(train_ids, vocab_size, "train_ids")
+    _check_split(val_ids, vocab_size, "val_ids")
+    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not smoothing > 0:
+        raise ValueError(f"smoothing must be a number > 0, got {smoothing!r}")
+    targets = val_ids[1:].long()
+    unigram = torch.bincount(train_ids.long(), minlength=vocab_size).float() + smoothing
+    pairs = bigram_counts(train_ids, vocab_size).float() + smoothing
+    bigram_probs = pairs / pairs.sum(dim=1, keepdim=True)
+    return {
+        "uniform": math.log(vocab_size),
+        "unigram": -(unigram / unigram.sum()).log()[targets].mean().item(),
+        "bigram": -bigram_probs.log()[val_ids[:-1].long(), targets].mean().item(),
+    }
+
+
+# ----------------------------------------------------------------------------- training with validation
+
+
+def _windows(ids, block_size):
+    """Non-overlapping windows over the whole text: x the window, y the same window shifted by one."""
+    n = (len(ids) - 1) // block_size
+    if n < 1:
+        raise ValueError(f"the text has {len(ids)} tokens, too few for one window of block_size={block_size}")
+    x = ids[: n * block_size].view(n, block_size)
+    y = ids[1 : n * block_size + 1].view(n, block_size)
+    return x, y
+
+
+@torch.no_grad()
+def evaluate(model, corpus, batch_size=256):
+    """Mean next-token loss (nats) of `model` over all of `corpus`'s text, cut in non-overlapping windows.
+
+    Deterministic: the same windows every call. Runs in eval mode (batch norm uses its running
+    statistics) and puts the model back in its previous mode.
+    """
+    x, y = _windows(corpus.ids, corpus.block_size)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    try:
+        for start in range(0, len(x), batch_size):
+            xb, yb = x[start : start + batch_size].to(device), y[start : start + batch_size].to(device)
+            logits = model(xb)
+            total += F.cross_entropy(logits.flatten(0, 1).float(), yb.flatten(), reduction="sum").item()
+    finally:
+        model.train(was_training)
+    return total / y.numel()
+
+
+def train_language_model(
+    model,
+    train,
+    val,
+    steps,
+    lr=3e-3,
+    batch_size=32,
+    eval_every=50,
+    seed=0,
+    grad_clip=1.0,
+    optimizer="adamw",
+    progress=None,
+    desc="training",
+):
+    """Train on random windows of `train` (a CharCorpus) and measure the loss on all of `val` as it goes.
+
+    Returns {"train": per-step training losses, "val_steps": [...], "val": [...]}: validation losses at
+    step 0 (before training), every `eval_every` steps and at the end. The batches come from a CPU
+    generator seeded with `seed`, so two models trained with the same seed see the same batches.
+    Training stops early if the loss becomes inf or nan; the history then ends with that value.
+    """
+    check_positive_int(steps, "steps")
+    check_positive_int(eval_every, "eval_every")
+    check_positive_int(batch_size, "batch_size")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
+    if train.vocab_size != getattr(model, "vocab_size", train.vocab_size):
+        raise ValueError(f"the model has vocab_size={model.vocab_size}, the corpus {train.vocab_size}")
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    opt = OPTIMIZERS[optimizer](model.parameters(), lr=lr)
+    if progress is None:
+        progress = os.environ.get(PROGRESS_ENV, "1") != "0"
+    history = {"train": [], "val_steps": [0], "val": [evaluate(model, val)]}
+    model.train()
+    bar = trange(steps, desc=desc, disable=not progress, leave=False)
+    for step in bar:
+        x, y = train.get_batch(batch_size, generator)
+        logits = model(x.to(device))
+        loss = F.cross_entropy(logits.flatten(0, 1), y.to(device).flatten())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        opt.step()
+        history["train"].append(loss.item())
+        if not math.isfinite(history["train"][-1]):
+            break
+        if (step + 1) % eval_every == 0 or step + 1 == steps:
+            history["val_steps"].append(step + 1)
+            history["val"].append(evaluate(model, val))
+            bar.set_postfix(val=f"{history['val'][-1]:.3f}")
+    bar.close()
+    return history
+
+
+# ----------------------------------------------------------------------------- weight tying
+
+
+def tie_weights(model):
+    """Share one matrix between the token embedding and the output head (Press & Wolf 2017; GPT-2 does it).
+
+    The head scores token t by the dot product with t's own embedding. Returns the number of parameters
+    saved (vocab_size * d_model, less the head's bias which stays separate).
+    """
+    embedding, head = getattr(model, "token_embedding", None), getattr(model, "head", None)
+    if not isinstance(embedding, torch.nn.Embedding) or not isinstance(head, torch.nn.Linear):
+        raise TypeError(
+            f"tie_weights needs a model with .token_embedding (nn.Embedding) and .head (nn.Linear), "
+            f"got {type(model).__name__}"
+        )
+    if embedding.weight.shape != head.weight.shape:
+        raise ValueError(
+            f"embedding {tuple(embedding.weight.shape)} and head {tuple(head.weight.shape)} must have the same shape"
+        )
+    if head.weight is embedding.weight:
+        return 0
+    saved = head.weight.numel()
+    head.weight = embedding.weight
+    return saved
+
+
+__all__ = [
+    "generate",
+    "bits_per_char",
+    "bigram_counts",
+    "baseline_losses",
+    "evaluate",
+    "train_language_model",
+    "tie_weights",
+]
