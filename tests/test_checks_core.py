@@ -232,3 +232,21 @@ def test_solution_accepts_the_function_and_names_the_known_ones(capsys):
     checks.solution("no_such_exercise")
     out = capsys.readouterr().out
     assert "No exercise called 'no_such_exercise'" in out and name in out
+
+
+@pytest.mark.parametrize(
+    ("got", "expected"),
+    [
+        (1.7, float("inf")),
+        (float("inf"), 1.7),
+        (float("-inf"), float("inf")),
+        (torch.tensor([1.0, 2.0]), torch.tensor([1.0, float("inf")])),
+    ],
+)
+def test_compare_never_takes_a_finite_value_for_an_infinite_one(got, expected):
+    # inf - 1.7 = inf, and inf > atol + 0 * inf (nan) is False: a naive tolerance test passes this
+    assert checks.compare(got, expected) is not None
+
+
+def test_compare_accepts_matching_infinities():
+    assert checks.compare(float("inf"), float("inf")) is None

@@ -121,8 +121,10 @@ def compare(got, expected, atol=1e-5, rtol=0.0, nonfinite_ok=False):
     have = _as_number(got)
     if have is None:
         return f"expected a number (a float or a 0-d tensor), got {describe(got)}"
-    if not math.isfinite(have):
-        return f"expected {want:.4f}, got {have}"
+    if not math.isfinite(have) or not math.isfinite(want):
+        # inf - inf is nan and nan compares False with everything: non-finite values must match exactly
+        same = have == want or (math.isnan(have) and math.isnan(want))
+        return None if same else f"expected {want:.4f}, got {have:.4f}"
     if abs(have - want) > atol + rtol * abs(want):
         return f"expected {want:.4f}, got {have:.4f}"
     return None
@@ -154,6 +156,8 @@ def _compare_tensors(got, expected, atol, rtol, nonfinite_ok=False):
         if not (nonfinite_ok and torch.equal(finite, torch.isfinite(expected))):
             return "the result contains nan or inf values"
         got, expected = got[finite], expected[finite]  # a known slip that overflows: compare the rest
+    if not torch.isfinite(expected).all():  # got is finite here, so it cannot equal an inf or nan
+        return "values differ: the expected result has nan or inf values where yours is finite"
     diff = (got - expected).abs()
     wrong = diff > atol + rtol * expected.abs()
     if wrong.any():
