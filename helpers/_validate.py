@@ -55,3 +55,16 @@ def check_matches_parameters(x, module, name="x"):
             f"{name} is on device {x.device} but the {layer}'s parameters are on {p.device}: "
             f"move one to the other, e.g. {name}.to(device) and layer.to(device) with the same device"
         )
+
+
+def check_token_ids(ids, name, *, layout, ndim, vocab_size=None):
+    """Integer token ids of shape `layout` (ndim dims), each in [0, vocab_size) when vocab_size is given."""
+    if not isinstance(ids, torch.Tensor) or ids.dtype not in (torch.int64, torch.int32):
+        got = ids.dtype if isinstance(ids, torch.Tensor) else type(ids).__name__
+        raise TypeError(f"{name} must be a tensor of integer token ids (torch.long), got {got}")
+    if ids.dim() != ndim:
+        raise ValueError(f"{name}: expected shape {layout}, got shape {tuple(ids.shape)}")
+    if vocab_size is not None and ids.numel() and has_values(ids) and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise ValueError(
+            f"{name}: token ids must be in [0, {vocab_size}), got values from {ids.min().item()} to {ids.max().item()}"
+        )

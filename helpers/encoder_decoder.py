@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validate import check_choice, check_matches_parameters, check_positive_int, check_tensor
+from ._validate import check_choice, check_matches_parameters, check_positive_int, check_tensor, check_token_ids
 from .layers import MLP, LayerNorm, MultiHeadAttention, SinusoidalPositionalEncoding, TransformerBlock, attention
 
 # ----------------------------------------------------------------------------- cross-attention and the decoder block
@@ -326,15 +326,9 @@ class Seq2Seq(nn.Module):
         self.head.weight = self.embedding.weight  # shared: the paper's "same weight matrix"
 
     def _check_ids(self, ids, name):
-        if not isinstance(ids, torch.Tensor) or ids.dtype not in (torch.int64, torch.int32):
-            got = ids.dtype if isinstance(ids, torch.Tensor) else type(ids).__name__
-            raise TypeError(f"{name} must be a tensor of integer token ids (torch.long), got {got}")
-        if ids.dim() != 2:
-            raise ValueError(f"{name}: expected shape (batch, {name}_len), got shape {tuple(ids.shape)}")
+        check_token_ids(ids, name, layout=f"(batch, {name}_len)", ndim=2, vocab_size=self.vocab_size)
         if ids.shape[1] > self.max_len:
             raise ValueError(f"{name} has length {ids.shape[1]}, longer than max_len={self.max_len}")
-        if ids.numel() and (ids.min() < 0 or ids.max() >= self.vocab_size):
-            raise ValueError(f"{name}: token ids must be in [0, {self.vocab_size}), got {ids.min()}..{ids.max()}")
 
     def embed(self, ids, name="ids"):
         self._check_ids(ids, name)

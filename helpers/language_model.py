@@ -12,18 +12,14 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import trange
 
-from ._validate import check_positive_int
+from ._validate import check_positive_int, check_token_ids
 from .training import OPTIMIZERS, PROGRESS_ENV
 
 # ----------------------------------------------------------------------------- sampling
 
 
 def _check_ids(ids, name):
-    if not isinstance(ids, torch.Tensor) or ids.dtype not in (torch.int64, torch.int32):
-        got = ids.dtype if isinstance(ids, torch.Tensor) else type(ids).__name__
-        raise TypeError(f"{name} must be a tensor of integer token ids (torch.long), got {got}")
-    if ids.dim() != 1:
-        raise ValueError(f"{name}: expected a 1-D tensor of token ids (seq,), got shape {tuple(ids.shape)}")
+    check_token_ids(ids, name, layout="(seq,), a 1-D tensor of token ids", ndim=1)
 
 
 def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, generator=None):

@@ -10,7 +10,14 @@ import math
 import torch
 from torch import nn
 
-from ._validate import check_choice, check_matches_parameters, check_positive_int, check_tensor, has_values
+from ._validate import (
+    check_choice,
+    check_matches_parameters,
+    check_positive_int,
+    check_tensor,
+    check_token_ids,
+    has_values,
+)
 
 # ----------------------------------------------------------------------------- positions
 
@@ -490,18 +497,10 @@ class TinyTransformer(nn.Module):
         self.head = nn.Linear(d_model, vocab_size)
 
     def forward(self, idx):
-        if not isinstance(idx, torch.Tensor) or idx.dtype not in (torch.int64, torch.int32):
-            got = idx.dtype if isinstance(idx, torch.Tensor) else type(idx).__name__
-            raise TypeError(f"idx must be a tensor of integer token ids (torch.long), got {got}")
-        if idx.dim() != 2:
-            raise ValueError(f"idx: expected shape (batch, seq), got shape {tuple(idx.shape)}")
+        check_token_ids(idx, "idx", layout="(batch, seq)", ndim=2, vocab_size=self.vocab_size)
         seq = idx.shape[1]
         if seq > self.max_len:
             raise ValueError(f"sequence length {seq} is longer than max_len={self.max_len} this model was built for")
-        if idx.numel() and has_values(idx) and (idx.min() < 0 or idx.max() >= self.vocab_size):
-            raise ValueError(
-                f"token ids must be in [0, {self.vocab_size}), got values from {idx.min().item()} to {idx.max().item()}"
-            )
         x = self.token_embedding(idx)
         if self.positional is not None:
             x = x + self.positional(seq)

@@ -10,13 +10,7 @@ from helpers import encoder_decoder as ed
 ATOL = 1e-5
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny models: on a busy 2-core machine more threads only spin against each other (8x slower, measured).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see tests/conftest.py
 
 
 def max_diff(a, b):

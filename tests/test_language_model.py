@@ -15,6 +15,8 @@ from helpers.language_model import (
     train_language_model,
 )
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see tests/conftest.py
+
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 8
 
 
@@ -116,7 +118,7 @@ def test_bad_top_k_is_a_clear_error(model, top_k):
     [
         ([1, 2, 3], TypeError, "prompt must be a tensor of integer token ids"),
         (torch.tensor([1.0, 2.0]), TypeError, "prompt must be a tensor of integer token ids"),
-        (torch.tensor([[1, 2]]), ValueError, r"expected a 1-D tensor .* got shape \(1, 2\)"),
+        (torch.tensor([[1, 2]]), ValueError, r"expected shape \(seq,\), a 1-D tensor .* got shape \(1, 2\)"),
         (torch.tensor([], dtype=torch.long), ValueError, "at least one token"),
     ],
 )
@@ -251,11 +253,3 @@ def test_tie_weights_needs_an_embedding_and_a_head():
     with pytest.raises(TypeError, match="token_embedding"):
         tie_weights(torch.nn.Linear(2, 2))
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny models: more threads only spin against each other on a busy machine (as in the notebooks).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
