@@ -179,7 +179,8 @@ def train_language_model(
     Returns {"train": per-step training losses, "val_steps": [...], "val": [...]}: validation losses at
     step 0 (before training), every `eval_every` steps and at the end. The batches come from a CPU
     generator seeded with `seed`, so two models trained with the same seed see the same batches.
-    Training stops early if the loss becomes inf or nan; the history then ends with that value.
+    Training stops early if the loss becomes inf or nan: no update is made from it (the parameters stay
+    finite), and both the training and the validation history then end with that value.
     """
     check_positive_int(steps, "steps")
     check_positive_int(eval_every, "eval_every")
@@ -200,14 +201,18 @@ def train_language_model(
         x, y = train.get_batch(batch_size, generator)
         logits = model(x.to(device))
         loss = F.cross_entropy(logits.flatten(0, 1), y.to(device).flatten())
+        history["train"].append(loss.item())
+        if not math.isfinite(history["train"][-1]):
+            # No update from a non-finite loss (the parameters stay finite), and a validation entry for this
+            # step, so that history["val"][-1] never shows a finite number from before the divergence.
+            history["val_steps"].append(step + 1)
+            history["val"].append(history["train"][-1])
+            break
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         opt.step()
-        history["train"].append(loss.item())
-        if not math.isfinite(history["train"][-1]):
-            break
         if (step + 1) % eval_every == 0 or step + 1 == steps:
             history["val_steps"].append(step + 1)
             history["val"].append(evaluate(model, val))

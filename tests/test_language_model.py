@@ -228,6 +228,21 @@ def test_train_language_model_stops_when_the_loss_is_not_finite():
         model.head.bias.fill_(float("nan"))
     history = train_language_model(model, train, val, steps=10, progress=False)
     assert len(history["train"]) == 1 and math.isnan(history["train"][0])
+    # the last validation entry is the divergence, not a finite number from before it
+    assert history["val_steps"] == [0, 1] and math.isnan(history["val"][-1])
+
+
+def test_train_language_model_makes_no_update_from_a_non_finite_loss():
+    train, val = tiny_corpora()
+    torch.manual_seed(0)
+    model = helpers.TinyTransformer(train.vocab_size, d_model=16, n_layers=1, n_heads=2, max_len=8)
+    with torch.no_grad():
+        model.head.bias[0] = float("inf")  # every loss is then inf (or nan); the other parameters must not move
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    history = train_language_model(model, train, val, steps=5, progress=False)
+    assert len(history["train"]) == 1 and not math.isfinite(history["train"][0])
+    for name, p in model.named_parameters():
+        assert torch.equal(p, before[name]), name
 
 
 def test_train_language_model_rejects_a_mismatched_vocabulary():
