@@ -1,8 +1,10 @@
 """Every public function and class of helpers, called wrongly: each case ends in a clear error that names the
 argument (what was expected and what came), or in a defined correct result, never in a silent wrong answer
-or an obscure internal error. `python tests/test_bad_input.py` prints the number of cases per outcome.
+or an obscure internal error. `python -m tests.test_bad_input` (from the repository root) prints the number of
+cases per outcome.
 
-Not covered here: helpers.checks (the exercise checkers, tested in tests/test_checks_*.py) and the diagram.
+Not covered here: helpers.checks (the exercise checkers, tested in tests/test_checks_*.py), the diagram
+(tests/test_diagram.py), helpers.encoder_decoder and helpers.language_model (their own test files).
 """
 
 import math
