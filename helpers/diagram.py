@@ -119,7 +119,7 @@ def _decoder(x, norm_position, cross, prefix="decoder_"):
     bottom = column.y - BOX_H / 2 - 0.2
     column.sublayer("decoder_masked_self_attention", "Masked Multi-Head\nAttention", "attention", norm_position)
     if cross:
-        column.sublayer("cross_attention", "Multi-Head Attention\n(cross)", "attention", norm_position)
+        column.sublayer("cross_attention", "Multi-Head\nAttention (cross)", "attention", norm_position)
     column.sublayer("decoder_feed_forward", "Feed Forward", "feed_forward", norm_position)
     column.frame("decoder_stack", bottom, "Decoder")
     if norm_position == "pre":
