@@ -1,7 +1,6 @@
-import importlib.util
-
 import pytest
 import torch
+from repo_scripts import load_script
 
 from helpers import data
 
@@ -73,7 +72,5 @@ def test_char_corpus_windows_are_shifted_by_one(gen):
 
 
 def test_shipped_corpus_is_what_the_generator_writes():
-    spec = importlib.util.spec_from_file_location("make_tiny_stories", data.DATA_DIR / "make_tiny_stories.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("data/make_tiny_stories.py")
     assert module.make() == data.load_corpus()

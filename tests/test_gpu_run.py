@@ -1,20 +1,15 @@
 """tools/gpu_run.py, run here on the CPU with tiny notebooks (no GPU on the test machines)."""
 
-import importlib.util
 import pathlib
-import sys
 
 import nbformat
+from repo_scripts import load_script
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def load():
-    sys.path.insert(0, str(ROOT / "tools"))
-    spec = importlib.util.spec_from_file_location("gpu_run", ROOT / "tools" / "gpu_run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/gpu_run.py")
 
 
 def notebook(tmp_path, name, *sources):

@@ -1,18 +1,14 @@
 """The parts of tools/preflight.py that need no kernel and no browser."""
 
-import importlib.util
 import pathlib
-import sys
+
+from repo_scripts import load_script
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def load():
-    sys.path.insert(0, str(ROOT / "tools"))
-    spec = importlib.util.spec_from_file_location("preflight", ROOT / "tools" / "preflight.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/preflight.py")
 
 
 def test_learner_versions_are_compared_in_memory(capsys):

@@ -3,6 +3,7 @@ import random
 import numpy as np
 import pytest
 import torch
+from repo_scripts import load_script
 
 import helpers
 from helpers import setup
@@ -68,17 +69,11 @@ def test_setup_notebook_seeds_threads_and_returns_a_device(monkeypatch):
 
 def test_notebook_execution_leaves_the_callers_environment_alone(tmp_path, monkeypatch):
     """tools/notebooks.py's execute gives the kernel WORKSHOP_PROGRESS=0 and no MPLBACKEND through a copy."""
-    import importlib.util
     import os
-    import pathlib
 
     import nbformat
 
-    spec = importlib.util.spec_from_file_location(
-        "notebooks_tool", pathlib.Path(__file__).parent.parent / "tools" / "notebooks.py"
-    )
-    tools = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tools)
+    tools = load_script("tools/notebooks.py")
     monkeypatch.setenv("WORKSHOP_PROGRESS", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     path = tmp_path / "env.ipynb"

@@ -1,25 +1,18 @@
 """Every lesson builds a reveal.js deck (in memory, nothing written to notebooks/): title slide first, every figure."""
 
 import html
-import importlib.util
 import pathlib
 import re
 
 import nbformat
 import pytest
+from repo_scripts import load_script
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def load_tools():
-    spec = importlib.util.spec_from_file_location("notebooks_tool", ROOT / "tools" / "notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tools = load_tools()
+tools = load_script("tools/notebooks.py")
 
 
 def text_of(fragment):

@@ -1,17 +1,15 @@
 """The learner versions in notebooks/student/: in sync with the lessons, no solutions, and they run to the end
 without printing a solution or a True/False echo."""
 
-import importlib.util
 import pathlib
 import re
 
 import nbformat
 import pytest
+from repo_scripts import load_script
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("notebook_tools", ROOT / "tools" / "notebooks.py")
-tools = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tools)
+tools = load_script("tools/notebooks.py")
 
 LESSONS = [
     p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) if tools.has_exercises(nbformat.read(p, 4))

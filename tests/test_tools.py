@@ -1,16 +1,13 @@
-import importlib.util
 import pathlib
 
 import nbformat
+from repo_scripts import load_script
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"tools/{name}.py")
 
 
 def test_draft_turns_percent_cells_into_a_notebook(tmp_path, capsys):
