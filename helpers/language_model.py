@@ -6,14 +6,12 @@ Sampling draws on the CPU from the given torch.Generator, so a seed gives the sa
 """
 
 import math
-import os
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import trange
 
+from . import training
 from ._validate import check_positive_int, check_token_ids
-from .training import OPTIMIZERS, PROGRESS_ENV
 
 # ----------------------------------------------------------------------------- sampling
 
@@ -185,39 +183,25 @@ def train_language_model(
     check_positive_int(steps, "steps")
     check_positive_int(eval_every, "eval_every")
     check_positive_int(batch_size, "batch_size")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
     if train.vocab_size != getattr(model, "vocab_size", train.vocab_size):
         raise ValueError(f"the model has vocab_size={model.vocab_size}, the corpus {train.vocab_size}")
-    device = next(model.parameters()).device
-    generator = torch.Generator().manual_seed(seed)
-    opt = OPTIMIZERS[optimizer](model.parameters(), lr=lr)
-    if progress is None:
-        progress = os.environ.get(PROGRESS_ENV, "1") != "0"
-    history = {"train": [], "val_steps": [0], "val": [evaluate(model, val)]}
-    model.train()
-    bar = trange(steps, desc=desc, disable=not progress, leave=False)
-    for step in bar:
-        x, y = train.get_batch(batch_size, generator)
-        logits = model(x.to(device))
-        loss = F.cross_entropy(logits.flatten(0, 1), y.to(device).flatten())
-        history["train"].append(loss.item())
-        if not math.isfinite(history["train"][-1]):
-            # No update from a non-finite loss (the parameters stay finite), and a validation entry for this
-            # step, so that history["val"][-1] never shows a finite number from before the divergence.
-            history["val_steps"].append(step + 1)
-            history["val"].append(history["train"][-1])
-            break
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        opt.step()
-        if (step + 1) % eval_every == 0 or step + 1 == steps:
-            history["val_steps"].append(step + 1)
+    history = {"val_steps": [0], "val": [evaluate(model, val)]}
+
+    def validate(steps_done):
+        if steps_done % eval_every == 0 or steps_done == steps:
+            history["val_steps"].append(steps_done)
             history["val"].append(evaluate(model, val))
-            bar.set_postfix(val=f"{history['val'][-1]:.3f}")
-    bar.close()
+
+    # helpers.train's loop: the same batches for the same seed, and no update from a non-finite loss
+    losses = training.train(
+        model, train, steps, lr=lr, batch_size=batch_size, optimizer=optimizer, seed=seed, grad_clip=grad_clip,
+        progress=progress, desc=desc, on_step=validate,
+    )  # fmt: skip
+    history["train"] = losses
+    if not math.isfinite(losses[-1]):
+        # so that history["val"][-1] never shows a finite number from before the divergence
+        history["val_steps"].append(len(losses))
+        history["val"].append(losses[-1])
     return history
 
 

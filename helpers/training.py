@@ -61,8 +61,11 @@ def train(
     device=None,
     progress=None,
     desc="training",
+    on_step=None,
 ):
     """Train `model` for `steps` optimizer steps and return the list of per-step losses.
+
+    `on_step(steps_done)`, if given, is called after every update (e.g. to measure a validation loss).
 
     If the loss becomes inf or nan (training diverged), training stops there and says at which step:
     the returned list is shorter than `steps` and ends with that value, and the model keeps its last
@@ -86,6 +89,8 @@ def train(
         raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be a function (output, y) -> loss, got {type(loss_fn).__name__}")
+    if on_step is not None and not callable(on_step):
+        raise TypeError(f"on_step must be a function (steps_done) -> None, got {type(on_step).__name__}")
     if device is None:
         device = params[0].device
     model.to(device).train()
@@ -114,6 +119,8 @@ def train(
             torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         before = [p.detach().clone() for p in params]
         opt.step()
+        if on_step is not None:
+            on_step(step + 1)
         if step % 25 == 0:
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
     bar.close()

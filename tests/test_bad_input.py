@@ -752,6 +752,12 @@ CASES = [
         "loss_fn must be a function",
     ),
     error(
+        "train on_step=1",
+        lambda: training.train(*regression(), steps=1, on_step=1),
+        TypeError,
+        "on_step must be a function",
+    ),
+    error(
         "train loss_fn gives a vector",
         lambda: training.train(*regression(), steps=1, loss_fn=lambda out, y: out - y),
         ValueError,

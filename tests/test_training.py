@@ -28,6 +28,14 @@ def test_same_seed_same_losses_and_other_seed_other_data():
     assert first != other
 
 
+def test_on_step_is_called_after_every_update_and_changes_nothing():
+    task = ReverseTask(6, 6)
+    seen = []
+    with_hook = helpers.train(tiny_model(), task, steps=5, progress=False, on_step=seen.append)
+    assert seen == [1, 2, 3, 4, 5]
+    assert with_hook == helpers.train(tiny_model(), task, steps=5, progress=False)
+
+
 def test_full_batch_regression_uses_mse():
     torch.manual_seed(0)
     x = torch.randn(64, 3)
