@@ -150,7 +150,7 @@ def _layout(variant):
         return _decoder(3.0, "pre", cross=False).parts
     encoder, decoder = _encoder(2.3, variant), _decoder(7.3, variant, cross=True)
     # The encoder's output (the "memory") feeds the keys and values of every decoder layer's cross-attention.
-    top = max(_ys(p)[-1] for p in encoder.parts if p.kind in ("box", "frame"))
+    top = max(_span(p, 1)[-1] for p in encoder.parts if p.kind in ("box", "frame"))
     cross = next(p for p in decoder.parts if p.name == "cross_attention")
     cx, cy = cross.points
     middle = (encoder.x + cx) / 2
@@ -253,8 +253,8 @@ def draw_transformer(highlight=None, variant="post", title=None, ax=None):
     _check_variant(variant)
     chosen = _resolve(highlight, variant)
     parts = _layout(variant)
-    xs = [x for p in parts for x in _xs(p)]
-    ys = [y for p in parts for y in _ys(p)]
+    xs = [x for p in parts for x in _span(p, 0)]
+    ys = [y for p in parts for y in _span(p, 1)]
     (x0, x1), (y0, y1) = (min(xs) - 0.5, max(xs) + 0.5), (min(ys) - 0.3, max(ys) + 0.3)
     if ax is None:
         fig, ax = plt.subplots(figsize=((x1 - x0) * INCH_PER_UNIT, (y1 - y0) * INCH_PER_UNIT + 0.35))
@@ -269,20 +269,14 @@ def draw_transformer(highlight=None, variant="post", title=None, ax=None):
     return ax.figure
 
 
-def _xs(part):
+def _span(part, axis):
+    """The coordinates a part covers along axis 0 (x) or 1 (y), for the figure's limits."""
     if part.kind == "frame":
-        return part.points[0], part.points[2]
+        return part.points[axis], part.points[axis + 2]
     if part.kind == "arrow":
-        return [x for x, _ in part.points]
-    return part.points[0] - BOX_W / 2, part.points[0] + BOX_W / 2
-
-
-def _ys(part):
-    if part.kind == "frame":
-        return part.points[1], part.points[3]
-    if part.kind == "arrow":
-        return [y for _, y in part.points]
-    return part.points[1] - BOX_H / 2, part.points[1] + BOX_H / 2
+        return [point[axis] for point in part.points]
+    half = (BOX_W, BOX_H)[axis] / 2
+    return part.points[axis] - half, part.points[axis] + half
 
 
 def _draw(ax, part, on, faded):
