@@ -14,7 +14,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._validate import check_choice, check_matches_parameters, check_positive_int, check_tensor, check_token_ids
-from .layers import MLP, LayerNorm, MultiHeadAttention, SinusoidalPositionalEncoding, TransformerBlock, attention
+from .layers import (
+    MLP,
+    LayerNorm,
+    MultiHeadAttention,
+    SinusoidalPositionalEncoding,
+    TransformerBlock,
+    attention,
+    copy_mlp_from_torch,
+    copy_norm_from_torch,
+    torch_activation_name,
+)
 
 # ----------------------------------------------------------------------------- cross-attention and the decoder block
 
@@ -206,7 +216,7 @@ class Transformer(nn.Module):
             "n_decoder_layers": len(dec),
             "d_hidden": enc[0].linear1.out_features,
             "norm_position": "pre" if enc[0].norm_first else "post",
-            "activation": _activation_name(enc[0].activation),
+            "activation": torch_activation_name(enc[0].activation),
         }
         ours = {
             "d_model": self.d_model,
@@ -223,40 +233,16 @@ class Transformer(nn.Module):
         if reference.encoder.norm is None or reference.decoder.norm is None:
             raise ValueError("the torch model has no final LayerNorm after its encoder or decoder stack; this one has")
         for block, layer in zip(self.encoder, enc, strict=True):
-            block.attn.load_from_torch(layer.self_attn)
-            _copy_mlp(block.mlp, layer)
-            _copy_norm(block.norm1, layer.norm1)
-            _copy_norm(block.norm2, layer.norm2)
+            block.load_from_torch(layer)
         for block, layer in zip(self.decoder, dec, strict=True):
             block.self_attn.load_from_torch(layer.self_attn)
             block.cross_attn.load_from_torch(layer.multihead_attn)
-            _copy_mlp(block.mlp, layer)
+            copy_mlp_from_torch(block.mlp, layer)
             for i in (1, 2, 3):
-                _copy_norm(getattr(block, f"norm{i}"), getattr(layer, f"norm{i}"))
-        _copy_norm(self.encoder_norm, reference.encoder.norm)
-        _copy_norm(self.decoder_norm, reference.decoder.norm)
+                copy_norm_from_torch(getattr(block, f"norm{i}"), getattr(layer, f"norm{i}"))
+        copy_norm_from_torch(self.encoder_norm, reference.encoder.norm)
+        copy_norm_from_torch(self.decoder_norm, reference.decoder.norm)
         return self
-
-
-def _activation_name(activation):
-    for name, fn, module in (("relu", F.relu, nn.ReLU), ("gelu", F.gelu, nn.GELU)):
-        exact = getattr(activation, "approximate", "none") == "none"  # torch's "gelu" is the exact, erf one
-        if activation is fn or (isinstance(activation, module) and exact):
-            return name
-    return repr(activation)
-
-
-def _copy_mlp(mlp, layer):
-    mlp.fc_in.weight.copy_(layer.linear1.weight)
-    mlp.fc_in.bias.copy_(layer.linear1.bias)
-    mlp.fc_out.weight.copy_(layer.linear2.weight)
-    mlp.fc_out.bias.copy_(layer.linear2.bias)
-
-
-def _copy_norm(ours, theirs):
-    ours.eps = theirs.eps
-    ours.weight.copy_(theirs.weight)
-    ours.bias.copy_(theirs.bias if theirs.bias is not None else torch.zeros_like(ours.bias))
 
 
 def torch_transformer(

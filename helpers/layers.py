@@ -8,6 +8,7 @@ counterpart (tests/test_layers.py proves it), so nothing here silently differs f
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ._validate import (
@@ -451,6 +452,58 @@ class TransformerBlock(nn.Module):
         if self.mlp is not None:
             x = self._sublayer(x, self.mlp, self.norm2)
         return x
+
+    @torch.no_grad()
+    def load_from_torch(self, layer):
+        """Copy the weights of a torch.nn.TransformerEncoderLayer of the same sizes, activation and norm_first
+        matching norm_position (torch has a counterpart only for a block with both sublayers, skips and layer
+        norms); returns self."""
+        if not isinstance(layer, nn.TransformerEncoderLayer):
+            raise TypeError(f"expected a torch.nn.TransformerEncoderLayer, got {type(layer).__name__}")
+        if self.attn is None or self.mlp is None or not self.skip or not isinstance(self.norm1, LayerNorm):
+            raise ValueError("torch's encoder layer has attention, an MLP, skips and layer norms; this block has not")
+        ours = {
+            "norm_position": self.norm_position,
+            "d_hidden": self.mlp.fc_in.out_features,
+            "activation": next(k for k, v in ACTIVATIONS.items() if isinstance(self.mlp.act, v)),
+        }
+        theirs = {
+            "norm_position": "pre" if layer.norm_first else "post",
+            "d_hidden": layer.linear1.out_features,
+            "activation": torch_activation_name(layer.activation),
+        }
+        different = [f"{k}: ours {ours[k]!r}, torch's {theirs[k]!r}" for k in ours if ours[k] != theirs[k]]
+        if different:
+            raise ValueError("the torch layer is built differently: " + "; ".join(different))
+        self.attn.load_from_torch(layer.self_attn)  # checks d_model and the heads
+        copy_mlp_from_torch(self.mlp, layer)
+        copy_norm_from_torch(self.norm1, layer.norm1)
+        copy_norm_from_torch(self.norm2, layer.norm2)
+        return self
+
+
+def torch_activation_name(activation):
+    """"relu" or "gelu" for the activation of a torch.nn.TransformerEncoderLayer/DecoderLayer, else its repr."""
+    for name, fn, module in (("relu", F.relu, nn.ReLU), ("gelu", F.gelu, nn.GELU)):
+        exact = getattr(activation, "approximate", "none") == "none"  # torch's "gelu" is the exact, erf one
+        if activation is fn or (isinstance(activation, module) and exact):
+            return name
+    return repr(activation)
+
+
+def copy_mlp_from_torch(mlp, layer):
+    """Copy a torch transformer layer's linear1/linear2 into our MLP's fc_in/fc_out."""
+    mlp.fc_in.weight.copy_(layer.linear1.weight)
+    mlp.fc_in.bias.copy_(layer.linear1.bias)
+    mlp.fc_out.weight.copy_(layer.linear2.weight)
+    mlp.fc_out.bias.copy_(layer.linear2.bias)
+
+
+def copy_norm_from_torch(ours, theirs):
+    """Copy a torch LayerNorm (with or without bias) into ours, eps included."""
+    ours.eps = theirs.eps
+    ours.weight.copy_(theirs.weight)
+    ours.bias.copy_(theirs.bias if theirs.bias is not None else torch.zeros_like(ours.bias))
 
 
 class TinyTransformer(nn.Module):

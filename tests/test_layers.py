@@ -540,15 +540,31 @@ def test_block_equals_torch_transformer_encoder_layer(norm_position, causal, sha
     reference = torch_encoder_layer(d_model, n_heads, d_hidden, norm_first=norm_position == "pre")
     randomize(reference.norm1, reference.norm2)
     block = helpers.TransformerBlock(d_model, n_heads, d_hidden, norm_position=norm_position, causal=causal).eval()
-    block.attn.load_from_torch(reference.self_attn)
-    block.mlp.fc_in.load_state_dict(reference.linear1.state_dict())
-    block.mlp.fc_out.load_state_dict(reference.linear2.state_dict())
-    block.norm1.load_state_dict(reference.norm1.state_dict())
-    block.norm2.load_state_dict(reference.norm2.state_dict())
+    block.load_from_torch(reference)
     x = torch.randn(*shape, d_model, generator=gen)
     mask = ~helpers.causal_mask(shape[1]) if causal else None
     with torch.no_grad():
         assert max_diff(block(x), reference(x, src_mask=mask, is_causal=causal)) < 1e-5
+
+
+@pytest.mark.parametrize(
+    ("block_kwargs", "error", "message"),
+    [
+        ({"norm_position": "post"}, ValueError, "norm_position: ours 'post', torch's 'pre'"),
+        ({"norm_position": "pre", "d_hidden": 32}, ValueError, "d_hidden: ours 32, torch's 48"),
+        ({"norm_position": "pre", "activation": "relu"}, ValueError, "activation: ours 'relu', torch's 'gelu'"),
+        ({"norm_position": "pre", "norm": "rms"}, ValueError, "this block has not"),
+        ({"norm_position": "pre", "skip": False}, ValueError, "this block has not"),
+        ({"norm_position": "pre", "mlp": False}, ValueError, "this block has not"),
+    ],
+)
+def test_block_load_from_torch_refuses_a_different_layer(block_kwargs, error, message):
+    reference = torch_encoder_layer(16, 4, 48, norm_first=True)
+    block = helpers.TransformerBlock(16, 4, **{"d_hidden": 48, **block_kwargs})
+    with pytest.raises(error, match=re.escape(message)):
+        block.load_from_torch(reference)
+    with pytest.raises(TypeError, match="expected a torch.nn.TransformerEncoderLayer, got Linear"):
+        helpers.TransformerBlock(16, 4).load_from_torch(nn.Linear(16, 16))
 
 
 @pytest.mark.parametrize("skip", [True, False])

@@ -209,11 +209,7 @@ def test_block_equals_torch_encoder_layer(batch, seq, n_heads, d_hidden, norm_po
         d_model, n_heads, d_hidden, dropout=0.0, activation="gelu", batch_first=True, norm_first=norm_position == "pre"
     ).eval()
     block = helpers.TransformerBlock(d_model, n_heads, d_hidden, norm_position=norm_position, causal=causal).eval()
-    block.attn.load_from_torch(reference.self_attn)
-    block.mlp.fc_in.load_state_dict(reference.linear1.state_dict())
-    block.mlp.fc_out.load_state_dict(reference.linear2.state_dict())
-    block.norm1.load_state_dict(reference.norm1.state_dict())
-    block.norm2.load_state_dict(reference.norm2.state_dict())
+    block.load_from_torch(reference)
     block, reference = block.to(dtype), reference.to(dtype)
     x = randn(seed, batch, seq, d_model, dtype=dtype)
     mask = ~helpers.causal_mask(seq) if causal else None
