@@ -250,3 +250,22 @@ def test_compare_never_takes_a_finite_value_for_an_infinite_one(got, expected):
 
 def test_compare_accepts_matching_infinities():
     assert checks.compare(float("inf"), float("inf")) is None
+
+
+def test_check_prediction_accepts_obvious_variants_of_a_word(capsys):
+    for guess in ["the shift", "Shifted", "shifts", " SHIFT "]:
+        checks.check_prediction("which slows", guess, "shift", why="because.")
+        assert "well predicted" in capsys.readouterr().out
+    checks.check_prediction("worst", "no skip", "no skips")
+    assert "well predicted" in capsys.readouterr().out
+    checks.check_prediction("which slows", "scaled", "shift", why="because.")
+    out = capsys.readouterr().out
+    assert "well predicted" not in out and "Why: because." in out
+
+
+def test_check_prediction_reads_its_explanation_from_the_registry(capsys, monkeypatch):
+    monkeypatch.setitem(checks.core.WHY, "a registered prediction", "the registered reason.")
+    checks.check_prediction("a registered prediction", 2.0, 0.43)
+    assert "Why: the registered reason." in capsys.readouterr().out
+    checks.check_prediction("a registered prediction", 2.0, 0.43, why="given here.")
+    assert "Why: given here." in capsys.readouterr().out

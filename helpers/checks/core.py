@@ -351,15 +351,20 @@ def randn(*shape, seed):
 # ----------------------------------------------------------------------------- predictions
 
 
-def check_prediction(name, guess, measured, *, tolerance=None, relative=None, why=""):
+def check_prediction(name, guess, measured, *, tolerance=None, relative=None, why=None):
     """Compare a learner's prediction with what the next cell measured, and say how close it was.
 
     guess: what the learner wrote down before running (a number, a bool, or a word); None means no
     prediction was made. tolerance / relative: how far off a number may be and still count as close
     (absolute, or a fraction of the measured value; default 10 % of it). why: one sentence that explains
-    the measurement, shown when the guess was off. Never raises and never fails the lesson: it returns None,
-    so assert the measurement itself in the lesson.
+    the measurement, shown when the guess was off; by default the one registered under `name` in WHY (a lesson's
+    checks module registers it, so the explanation is not in the measuring cell's source, where a learner would
+    read it before guessing). A word is matched loosely (case, articles, plural and -ed/-ing forms: "the shift",
+    "shifted" and "Shifts" all match "shift"). Never raises and never fails the lesson: it returns None, so
+    assert the measurement itself in the lesson.
     """
+    if why is None:
+        why = WHY.get(name, "")
     shown = _show(measured)
     if guess is None:
         print(f"📝 {name}: measured {shown}. You made no prediction: next time write one down first, then run.")
@@ -386,8 +391,23 @@ def check_prediction(name, guess, measured, *, tolerance=None, relative=None, wh
     return None
 
 
+WHY = {}  # {prediction name: the explanation printed after a wrong guess}; lessons' checks modules fill it
+
+
 def _normal(value):
-    return value.strip().lower() if isinstance(value, str) else value
+    """A word reduced to its stem for matching: lower case, no article, no plural or -ed/-ing ending."""
+    if not isinstance(value, str):
+        return value
+    words = [w for w in re.findall(r"[a-z0-9-]+", value.lower()) if w not in ("a", "an", "the")]
+    return " ".join(_stem(w) for w in words)
+
+
+def _stem(word):
+    for ending in ("ing", "ed", "es", "s"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            word = word[: -len(ending)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word  # "scale", "scaled", "scales": "scal"
 
 
 def _show(value):
