@@ -20,6 +20,15 @@ def _check_ids(ids, name):
     check_token_ids(ids, name, layout="(seq,), a 1-D tensor of token ids", ndim=1)
 
 
+def next_token_probs(logits, temperature=1.0, top_k=None):
+    """The sampling rule: softmax of logits / temperature over the `top_k` largest logits (all if None), last dim."""
+    logits = logits / temperature
+    if top_k is not None:
+        kth_largest = logits.topk(top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth_largest, float("-inf"))
+    return torch.softmax(logits, dim=-1)
+
+
 def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, generator=None):
     """Continue `prompt` (1-D tensor of token ids) by `max_new_tokens` sampled tokens; returns prompt + new ids.
 
@@ -62,11 +71,7 @@ def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, generat
         with torch.no_grad():
             for _ in range(max_new_tokens):
                 context = ids[-max_len:] if max_len is not None else ids
-                logits = model(context[None].to(device))[0, -1].float().cpu() / temperature
-                if top_k is not None:
-                    kth_largest = torch.topk(logits, top_k).values[-1]
-                    logits = logits.masked_fill(logits < kth_largest, float("-inf"))
-                probs = torch.softmax(logits, dim=-1)
+                probs = next_token_probs(model(context[None].to(device))[0, -1].float().cpu(), temperature, top_k)
                 next_id = torch.multinomial(probs, 1, generator=generator)
                 ids = torch.cat([ids, next_id])
     finally:
@@ -233,6 +238,7 @@ def tie_weights(model):
 
 __all__ = [
     "generate",
+    "next_token_probs",
     "bits_per_char",
     "bigram_counts",
     "baseline_losses",

@@ -178,6 +178,18 @@ def attention(q, k, v, mask=None, causal=False):
     return weights @ v, weights
 
 
+def split_heads(x, n_heads):
+    """(batch, seq, d_model) -> (batch, n_heads, seq, d_model / n_heads): each head gets its own slice of features."""
+    batch, seq, d_model = x.shape
+    return x.view(batch, seq, n_heads, d_model // n_heads).transpose(1, 2)
+
+
+def merge_heads(x):
+    """(batch, n_heads, seq, d_head) -> (batch, seq, n_heads * d_head): the heads' outputs side by side again."""
+    batch, n_heads, seq, d_head = x.shape
+    return x.transpose(1, 2).reshape(batch, seq, n_heads * d_head)
+
+
 class MultiHeadAttention(nn.Module):
     """n_heads attentions side by side, each on d_model / n_heads features, then mixed by out_proj.
 
@@ -204,14 +216,10 @@ class MultiHeadAttention(nn.Module):
         check_tensor(x, "x", layout=f"(batch, seq, d_model={self.d_model})", ndim=3, last_dim=self.d_model)
         check_matches_parameters(x, self)
         mask = self._per_head(mask)
-        batch, seq, _ = x.shape
-        q, k, v = self.in_proj(x).split(self.d_model, dim=-1)
-        # (batch, seq, d_model) -> (batch, n_heads, seq, d_head): each head attends on its own slice.
-        q, k, v = (t.view(batch, seq, self.n_heads, self.d_head).transpose(1, 2) for t in (q, k, v))
+        q, k, v = (split_heads(t, self.n_heads) for t in self.in_proj(x).split(self.d_model, dim=-1))
         out, weights = attention(q, k, v, mask=mask, causal=self.causal if causal is None else causal)
         self.weights = weights.detach()
-        out = out.transpose(1, 2).reshape(batch, seq, self.d_model)  # merge the heads again
-        return self.out_proj(out)
+        return self.out_proj(merge_heads(out))
 
     @staticmethod
     def _per_head(mask):
@@ -571,6 +579,8 @@ __all__ = [
     "LearnedPositionalEmbedding",
     "causal_mask",
     "attention",
+    "split_heads",
+    "merge_heads",
     "MultiHeadAttention",
     "MLP",
     "LayerNorm",
