@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from helpers import checks
-from helpers.checks.testing import Fails, Passes, robustness
+from checker_testing import Fails, Passes, robustness
 
 
 def softmax(scores):

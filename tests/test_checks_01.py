@@ -7,7 +7,7 @@ import torch
 import helpers
 from helpers import checks
 from helpers.checks.positions import _rotate, _sinusoidal
-from helpers.checks.testing import Fails, Passes, robustness, run_checker
+from checker_testing import Fails, Passes, robustness, run_checker
 
 
 def is_order_invariant(pool, x):
@@ -27,6 +27,18 @@ def with_numpy(pool, x):  # np.allclose returns a numpy bool
     return np.allclose(pool(x.roll(3, 0)).numpy(), pool(x).numpy(), atol=1e-5)
 
 
+def unpermutes_the_output(pool, x):  # puts attention's rows back in order: tests equivariance, not invariance
+    perm = torch.randperm(len(x))
+    out = pool(x[perm])
+    if out.shape == x.shape:
+        out = out[perm.argsort()]
+    return torch.allclose(out, pool(x), atol=1e-5)
+
+
+def one_shuffle(pool, x):  # the text says one shuffle is enough for the checker's 8 tokens
+    return torch.allclose(pool(x[torch.randperm(len(x))]), pool(x), atol=1e-5)
+
+
 def ignores_attention(pool, x):  # right everywhere except on attention's output rows
     return True if pool(x).shape == x.shape else is_order_invariant(pool, x)
 
@@ -35,6 +47,8 @@ ORDER_CASES = [
     Passes(is_order_invariant),
     Passes(by_flip),
     Passes(with_numpy),
+    Passes(one_shuffle),
+    Fails(unpermutes_the_output, ["self-attention's output rows", "put the output rows back in their original order"]),
     Fails(lambda pool, x: torch.allclose(pool(x), pool(x)), ["the first token, x[0]: you said it is order-invariant"]),
     Fails(ignores_attention, ["self-attention's output rows", "equivariant"]),
     Fails(lambda pool, x: False, ["the mean over positions: you said it is not order-invariant, but it is"]),
@@ -108,7 +122,8 @@ PE_CASES = [
     Fails(lambda n, d: _sinusoidal(n, d, start=1), "positions count from 0"),
     Fails(lambda n, d: _sinusoidal(n, d, halves=True), "all the sines first"),
     Fails(lambda n, d: _sinusoidal(n, d, base=1000.0), "the base is 10000"),
-    Fails(lambda n, d: sinusoidal_pe(n, d).double(), "wrong dtype: expected torch.float32, got torch.float64"),
+    Passes(lambda n, d: sinusoidal_pe(n, d).double(), id="float64 table (the one dtype rule: any float)"),
+    Fails(lambda n, d: sinusoidal_pe(n, d).long(), "wrong dtype: expected torch.float32, got torch.int64"),
     *robustness(sinusoidal_pe, mutates_input=False),
 ]
 

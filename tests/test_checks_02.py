@@ -10,7 +10,7 @@ import torch.nn.functional as F
 import helpers
 from helpers import checks
 from helpers.checks.attention import _attention, _attention_mask
-from helpers.checks.testing import Fails, Passes, robustness
+from checker_testing import Fails, Passes, robustness
 
 
 def my_attention(q, k, v):
@@ -18,8 +18,12 @@ def my_attention(q, k, v):
     return torch.softmax(scores, dim=-1) @ v
 
 
-def attention_pieces(q, k, v):  # scale the queries first, and also return the weights
-    weights = F.softmax((q / q.shape[-1] ** 0.5) @ k.mT, dim=-1)
+def attention_pieces(q, k, v):  # scale the queries first
+    return F.softmax((q / q.shape[-1] ** 0.5) @ k.mT, dim=-1) @ v
+
+
+def with_weights(q, k, v):  # the text says: return only the output
+    weights = F.softmax(q @ k.mT / q.shape[-1] ** 0.5, dim=-1)
     return weights @ v, weights
 
 
@@ -32,7 +36,8 @@ def batched_with_T(q, k, v):  # the first bug of 02's broken_attention: right fo
 ATTENTION_CASES = [
     Passes(my_attention),
     Passes(attention_pieces),
-    Passes(helpers.attention, id="helpers"),
+    Fails(with_weights, ["expected a tensor of shape (3, 4), got a tuple of 2", "the output alone"]),
+    Fails(helpers.attention, "you returned (output, weights)", id="helpers.attention returns the weights too"),
     Passes(F.scaled_dot_product_attention, id="torch"),
     Fails(lambda q, k, v: _attention(q, k, v, scale=1.0), "no scaling"),
     Fails(lambda q, k, v: _attention(q, k, v, scale=v.shape[-1] ** -0.5), ["d_k = 4 but d_v = 16", "the VALUES"]),
@@ -67,6 +72,7 @@ MASK_CASES = [
     Fails(lambda n: ~causal_mask(n), ["for seq_len=4", "marks the keys to BLOCK"]),
     Fails(lambda n: torch.ones(n, n, dtype=torch.bool).triu(), "the FUTURE"),
     Fails(lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1), "hides the diagonal"),
+    Fails(lambda n: (torch.ones(n, n).tril() + 0j), ["your result is complex (torch.complex64)"], id="complex mask"),
     Fails(lambda n: torch.ones(n, n).tril(), ["wrong dtype: expected torch.bool, got torch.float32", "hide nothing"]),
     Fails(bool_for_four_only, ["for seq_len=1: wrong dtype", "hide nothing"]),
     Fails(lambda n: torch.ones(n).tril(), "raised RuntimeError"),
@@ -81,24 +87,14 @@ def test_check_causal_mask(case):
     case.check(checks.check_causal_mask)
 
 
-def split_heads(x, n_heads):
-    batch, seq, d_model = x.shape
-    return x.view(batch, seq, n_heads, d_model // n_heads).transpose(1, 2)
-
-
-def merge_heads(x):
-    batch, n_heads, seq, d_head = x.shape
-    return x.transpose(1, 2).reshape(batch, seq, n_heads * d_head)
-
-
 SPLIT_CASES = [
-    Passes(split_heads),
+    Passes(helpers.layers.split_heads, id="helpers"),
     Passes(lambda x, h: x.unflatten(-1, (h, -1)).permute(0, 2, 1, 3), id="unflatten"),
     Fails(lambda x, h: x.reshape(x.shape[0], h, x.shape[1], x.shape[2] // h), ["values are off", "straight to"]),
     Fails(lambda x, h: x.view(x.shape[0], x.shape[1], h, -1), ["expected (2, 2, 5, 4), got (2, 5, 2, 4)", "after seq"]),
     Fails(lambda x, h: x.view(x.shape[0], x.shape[1], -1, h).permute(0, 3, 1, 2), "every n_heads-th feature"),
     Fails(lambda x, h: x.view(1), "raised RuntimeError"),
-    *robustness(split_heads),
+    *robustness(helpers.layers.split_heads),
 ]
 
 
@@ -108,12 +104,12 @@ def test_check_split_heads(case):
 
 
 MERGE_CASES = [
-    Passes(merge_heads),
+    Passes(helpers.layers.merge_heads, id="helpers"),
     Passes(lambda x: x.permute(0, 2, 1, 3).flatten(2), id="flatten"),
     Fails(lambda x: x.reshape(x.shape[0], x.shape[2], -1), ["values are off", "without moving the heads back"]),
     Fails(lambda x: x.permute(0, 2, 3, 1).reshape(x.shape[0], x.shape[2], -1), "interleaves the heads"),
     Fails(lambda x: x.transpose(1, 2).view(x.shape[0], x.shape[2], -1), ["raised RuntimeError", "use .reshape"]),
-    *robustness(merge_heads),
+    *robustness(helpers.layers.merge_heads),
 ]
 
 
@@ -124,7 +120,7 @@ def test_check_merge_heads(case):
 
 def test_merge_undoes_split():
     x = torch.randn(2, 5, 8, generator=torch.Generator().manual_seed(0))
-    assert torch.equal(merge_heads(split_heads(x, 4)), x)
+    assert torch.equal(helpers.layers.merge_heads(helpers.layers.split_heads(x, 4)), x)
 
 
 def attention_mask(lengths, seq_len, causal):

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from helpers import checks
-from helpers.checks.testing import Fails, Passes, robustness
+from checker_testing import Fails, Passes, robustness
 
 
 def mlp_forward(x, W1, b1, W2, b2):
@@ -53,7 +53,7 @@ COLLAPSE_CASES = [
     Fails(lambda W1, b1, W2, b2: (W2 @ W1, b1 + b2), "b1 goes through the second layer"),
     Fails(lambda W1, b1, W2, b2: (W2 @ W1, b2), "also passes through W2"),
     Fails(lambda W1, b1, W2, b2: (W2 @ W1, W2 @ b1), "b2 is part of it"),
-    Fails(lambda W1, b1, W2, b2: W2 @ W1, "expected a tuple of 2 values"),
+    Fails(lambda W1, b1, W2, b2: W2 @ W1, "expected 2 values (a tuple or a list)"),
     Fails(lambda W1, b1, W2, b2: (W2 @ W1, (W2 @ b1 + b2)[:, None]), "item 1 of the returned tuple: wrong shape"),
     *robustness(collapse),
 ]

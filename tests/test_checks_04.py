@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 import helpers
 from helpers import checks
-from helpers.checks.testing import Fails, Passes, robustness
+from checker_testing import Fails, Passes, robustness
 
 
 def cosine(x):
@@ -117,6 +117,13 @@ def paths_by_length(x, weights):
     return paths
 
 
+def paths_w_at_h(x, weights):  # the matrix on the left: tokens are rows, so h @ W
+    paths = [x] + [torch.zeros_like(x) for _ in weights]
+    for w in weights:
+        paths = [paths[0]] + [paths[k] + w @ paths[k - 1] for k in range(1, len(paths))]
+    return paths
+
+
 def paths_by_subsets(x, weights):
     sums = [torch.zeros_like(x) for _ in range(len(weights) + 1)]
     for chosen in itertools.product([False, True], repeat=len(weights)):
@@ -160,10 +167,13 @@ PATHS_CASES = [
     Passes(paths_from_the_longest_down),
     Fails(paths_in_place_shortest_first, ["❌ paths by length", "the same sublayer twice"]),
     Fails(paths_reversed, "the later sublayers come first"),
-    Fails(lambda x, weights: paths_by_length(x, weights)[1:], "no entry for the path through no sublayer"),
+    Fails(lambda x, weights: paths_by_length(x, weights)[1:], ["expected 2 values (a tuple or a list), got a list of 1",
+                                                               "no entry for the path through no sublayer"]),
+    Fails(paths_w_at_h, ["raised RuntimeError", "h @ W, not W @ h"]),
+    Fails(lambda x, ws: paths_w_at_h(x, ws) if x.shape[0] == x.shape[-1] else paths_by_length(x, ws), "h @ W, not W"),
     Fails(lambda x, weights: list(itertools.accumulate(paths_by_length(x, weights))), "UP TO k sublayers"),
     Fails(lambda x, weights: [x, *(x @ w for w in weights)], "what sublayer k alone adds"),
-    Fails(stack_output, ["expected a tuple of", "you returned the stack's output itself"]),
+    Fails(stack_output, ["expected 2 values (a tuple or a list), got a tensor", "you returned the stack's output itself"]),
     Fails(lambda x, weights: [2 * p for p in paths_by_length(x, weights)], ["item 0", "Hint: each skip block"]),
     *robustness(paths_by_length),
 ]

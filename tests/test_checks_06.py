@@ -7,7 +7,7 @@ import torch.nn.functional as F
 import helpers
 from helpers import checks
 from helpers import encoder_decoder as ed
-from helpers.checks.testing import Fails, Passes, robustness
+from checker_testing import Fails, Passes, robustness
 
 
 def cross_attention(x, memory, mha):
@@ -31,6 +31,14 @@ def cross_attention_with_sdpa(x, memory, mha):
     q, k, v = (t.unflatten(-1, (mha.n_heads, -1)).transpose(1, 2) for t in (q, k, v))
     out = F.scaled_dot_product_attention(q, k, v)
     return mha.out_proj(out.transpose(1, 2).flatten(2))
+
+
+def no_transpose(x, memory, mha):  # in_proj's rows used as x @ W: nn.Linear stores W as (out, in)
+    w_q, w_k, w_v = mha.in_proj.weight.split(mha.d_model)
+    b_q, b_k, b_v = mha.in_proj.bias.split(mha.d_model)
+    q, k, v = x @ w_q + b_q, memory @ w_k + b_k, memory @ w_v + b_v
+    out, _ = helpers.attention(*(helpers.layers.split_heads(t, mha.n_heads) for t in (q, k, v)))
+    return mha.out_proj(helpers.layers.merge_heads(out))
 
 
 def self_attention(x, memory, mha):
@@ -76,6 +84,7 @@ CROSS_CASES = [
     ),
     Fails(self_attention, ["x and memory of shape (2, 4, 8)", "keys and values come from x"]),
     Fails(swapped, "swapped"),
+    Fails(no_transpose, ["values are off", "x @ W.T"]),
     Fails(one_head, "one big head"),
     Fails(causal, ["cross-attention is causal", "EVERY source position"]),
     Fails(no_out_proj, "out_proj"),

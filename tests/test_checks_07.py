@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from helpers import checks
-from helpers.checks.language_model import _bigram_with, _probs_reference
-from helpers.checks.testing import Fails, Passes, robustness
+from helpers.checks.language_model import _bigram_with, _probs_with
+from helpers.language_model import next_token_probs as _probs_reference
+from checker_testing import Fails, Passes, robustness
 
 
 def bigram_loss(train_ids, val_ids, vocab_size):
@@ -33,7 +34,23 @@ def bigram_loss_bincount(train_ids, val_ids, vocab_size):
     return -log_probs[val_ids[:-1], val_ids[1:]].mean()
 
 
+def bigram_counts_once(train_ids, val_ids, vocab_size):  # `+= 1` with index tensors: a repeated pair counts once
+    counts = torch.zeros(vocab_size, vocab_size)
+    counts[train_ids[:-1], train_ids[1:]] += 1
+    probs = (counts + 1) / (counts + 1).sum(dim=1, keepdim=True)
+    return -probs[val_ids[:-1], val_ids[1:]].log().mean()
+
+
+def topk_over_dim0(logits, temperature, top_k):  # right on one row of logits, wrong on a batch
+    logits = logits / temperature
+    if top_k is not None:
+        values, _ = torch.topk(logits, top_k, dim=0)
+        logits = logits.masked_fill(logits < values[-1], float("-inf"))
+    return torch.softmax(logits, dim=-1)
+
+
 BIGRAM_CASES = [
+    Fails(bigram_counts_once, ["train [0, 1, 2, 0, 1, 1, 0]", "adds 1 only ONCE per distinct pair"]),
     Passes(bigram_loss),
     Passes(bigram_loss_loops),
     Passes(bigram_loss_bincount),
@@ -86,6 +103,7 @@ PROBS_CASES = [
     Fails(lambda x, t, k: _probs_reference(x * t * t, t, k), ["temperature 0.5", "multiplied by the temperature"]),
     Fails(lambda x, t, k: _probs_reference(x, 1.0, k), "ignored the temperature"),
     Fails(lambda x, t, k: _probs_reference(x, t, None), ["top_k=3", "ignored top_k"]),
+    Fails(topk_over_dim0, ["a batch of shape (2, 6)", "ran over dim=0"]),
     Fails(
         lambda x, t, k: _probs_reference(x, t, None if k is None else min(k + 1, x.shape[-1])),
         "one too many",

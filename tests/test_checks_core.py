@@ -9,7 +9,7 @@ import torch
 
 from helpers import checks
 from helpers.checks import core
-from helpers.checks.testing import Fails, Passes, looks_like_code, robustness, run_checker
+from checker_testing import Fails, Passes, looks_like_code, robustness, run_checker
 
 
 def test_compare_messages():
@@ -19,14 +19,18 @@ def test_compare_messages():
     assert "1 of 2 values" in checks.compare(torch.tensor([1.0, 1.5]), torch.ones(2))
     assert "nan" in checks.compare(torch.tensor([math.nan]), torch.ones(1))
     assert "expected a tensor of shape (2,), got a list" in checks.compare([1, 1], torch.ones(2))
-    assert "tuple of 2" in checks.compare(torch.ones(1), (torch.ones(1), torch.ones(1)))
+    assert "expected 2 values (a tuple or a list)" in checks.compare(torch.ones(1), (torch.ones(1), torch.ones(1)))
+    assert "got a list of 1" in checks.compare([torch.ones(1)], (torch.ones(1), torch.ones(1)))
     assert checks.compare(2.0, 2.0) is None and "expected 2.0000, got 3.0000" in checks.compare(3.0, 2.0)
 
 
 def test_compare_checks_dtype_and_device_before_values():
-    assert "wrong dtype: expected torch.float32, got torch.float64" in checks.compare(
-        torch.ones(2).double(), torch.ones(2)
-    )
+    # one dtype rule for every exercise: any floating dtype with the right values; never a complex one
+    assert checks.compare(torch.ones(2).double(), torch.ones(2)) is None
+    assert checks.compare(torch.ones(2), torch.ones(2).double()) is None
+    assert "wrong dtype: expected torch.float32, got torch.int64" in checks.compare(torch.ones(2).long(), torch.ones(2))
+    assert "your result is complex" in checks.compare(torch.ones(2) + 0j, torch.ones(2))
+    assert "expected a number" in checks.compare(torch.tensor(1 + 0j), 1.0)  # no crash on a complex 0-d tensor
     assert "expected torch.bool, got torch.float32" in checks.compare(torch.ones(2), torch.ones(2, dtype=torch.bool))
     meta = torch.ones(2, device="meta")
     assert "wrong device: expected a tensor on cpu, like the inputs, got one on meta" in checks.compare(

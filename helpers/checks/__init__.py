@@ -1,67 +1,22 @@
 '''Exercise checkers: run a learner's function against the reference and print one verdict, with a hint.
 
-A checker never shows a traceback from inside helpers, and never hands out the answer by itself:
+A checker never shows a traceback from inside helpers and never hands out the answer by itself: on the untouched
+stub (`raise NotImplementedError`) it says "not implemented yet" and gives a nudge in words, no code; on a wrong
+answer it says what differs (type, shape, dtype, device, which values) and, when the result matches a known slip,
+names that slip, else nudges again, and points at `helpers.checks.solution("my_function")`, which prints the
+worked solution read from the lesson notebook (one copy of it). Tensors may come back in any floating dtype
+(float32 or float64: the values count); complex results are refused. A checker returns a Verdict, truthy when
+passed (`assert helpers.checks.check_x(fn)` guards a lesson's reference) and silent in Jupyter.
 
-- on the untouched stub (`raise NotImplementedError`): "not implemented yet" and a nudge, in words, no code;
-- on a wrong answer: what differs (type, shape, dtype, device, which values) and, when the result matches a
-  known slip, a hint that names that slip, else the nudge again; plus how to ask for the solution, when a
-  lesson holds one under the name of the learner's function;
-- on request only: `helpers.checks.solution("my_function")` prints the worked solution, read from the
-  lesson notebook (notebooks/NN_*.ipynb, beside notebooks/student/), so there is one copy of it.
-
-A checker returns a Verdict: truthy when passed (a lesson writes `assert helpers.checks.check_x(fn)`, so a
-broken reference stops the lesson), and silent in Jupyter (no `True`/`False` echo under the cell).
-The learner's function runs on copies of the inputs with the notebook's random state left alone; an
-exception of any kind (SystemExit and KeyboardInterrupt too), a None return, another type, dtype or device,
-or an input changed in place is reported as such.
-
-Where things are: `core` holds the machinery (check_function, compare, Mistake, check_prediction, solution);
+`core` holds the machinery (check_function, compare, Mistake, check_prediction and its WHY registry, solution);
 one module per lesson holds its checkers: setup (00), positions (01), attention (02), mlp (03), skip (04),
-normalization (05), encoder_decoder (06), language_model (07). `testing` has what the checkers' unit tests share.
-
-How to add an exercise (say to lesson 02):
-
-1. In the lesson, the learner's function with its solution between the markers, then the check:
-
-       def my_key_padding_mask(lengths, seq_len):
-           # BEGIN SOLUTION
-           return torch.arange(seq_len)[None, :] < lengths[:, None]
-           # END SOLUTION
-
-
-       assert helpers.checks.check_key_padding_mask(my_key_padding_mask)
-
-   `python tools/notebooks.py student` turns the block into `raise NotImplementedError` and drops the
-   `assert`. A solution block must sit inside a function (a top-level one would stop Run All).
-
-2. In helpers/checks/attention.py, the checker: a reference, test cases (odd sizes, batch 1, the case
-   where the slip shows), a nudge in words, and the known slips:
-
-       def check_key_padding_mask(learner_fn):
-           """learner_fn(lengths (batch,), seq_len) -> (batch, seq_len) bool, True where a token is real."""
-           return check_function(
-               learner_fn,
-               lambda lengths, n: torch.arange(n)[None, :] < lengths[:, None],
-               [("lengths 3 and 1, seq_len=4", (torch.tensor([3, 1]), 4)), ...],
-               "key-padding mask",
-               nudge="a position is real when it comes before the sequence's length, padding otherwise.",
-               mistakes=[Mistake("yours marks the PADDING: True means 'may attend'.", lambda lengths, n: ...)],
-               atol=0,
-           )
-
-   and export it from this file. 3. In tests/test_checks_02.py, one parametrized list (see testing.py):
-   two correct solutions, the robustness cases, each slip with the words of its hint.
-
-A prediction: the learner writes a guess before the cell that measures it. In the lesson
-
-    # BEGIN PREDICTION
-    my_guess = 0.5  # the fraction of weight on the last token
-    # END PREDICTION
-
-becomes `my_guess = None  # YOUR PREDICTION HERE` in the student version (Run All still reaches the end),
-and the next cell measures, asserts what the lesson claims, and calls
-`helpers.checks.check_prediction("weight on the last token", my_guess, measured, tolerance=0.1, why="...")`,
-which says how close the guess was and never fails (None means "no prediction made").
+normalization (05), encoder_decoder (06), language_model (07). A new exercise: its function in the lesson with
+the solution between `# BEGIN SOLUTION` / `# END SOLUTION` inside the function, then
+`assert helpers.checks.check_x(my_fn)`; in the lesson's module a checker built on check_function (a reference,
+cases with odd sizes and batch 1, a nudge in words, a Mistake per known slip); in tests/test_checks_NN.py one
+parametrized list (tests/checker_testing.py: Passes, Fails, robustness). A prediction sits between
+`# BEGIN PREDICTION` / `# END PREDICTION`; the cell after it measures, asserts, and calls
+`check_prediction(name, guess, measured)`, whose explanation the module registers in `WHY`.
 '''
 
 from .attention import check_attention, check_attention_mask, check_causal_mask, check_merge_heads, check_split_heads

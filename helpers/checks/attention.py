@@ -17,7 +17,7 @@ def _attention(q, k, v, scale=None, dim=-1):
 
 
 def check_attention(learner_fn):
-    """learner_fn(q, k, v) -> output (..., seq_q, d_v), or (output, weights)."""
+    """learner_fn(q, k, v) -> output (..., seq_q, d_v) alone, as the exercise asks (not (output, weights))."""
     cases = [
         ("q, k, v of shape (3, 4)", (randn(3, 4, seed=1), randn(3, 4, seed=2), randn(3, 4, seed=3))),
         (
@@ -32,6 +32,10 @@ def check_attention(learner_fn):
         ("large d_k = 64: q, k, v of shape (3, 1, 4, 64)", tuple(randn(3, 1, 4, 64, seed=7))),
     ]
     mistakes = [
+        Mistake(
+            "you returned (output, weights), like helpers.attention; the exercise asks for the output alone.",
+            lambda q, k, v: layers.attention(q, k, v),
+        ),
         Mistake(
             "your result has no scaling: divide the scores by the square root of d_k before the softmax, or the "
             "softmax saturates as d_k grows.",
@@ -77,7 +81,6 @@ def check_attention(learner_fn):
                 "k.transpose(-2, -1) (or k.mT).",
             ),
         ],
-        adapt=lambda out: out[0] if isinstance(out, tuple) else out,
     )
 
 
@@ -116,16 +119,6 @@ def check_causal_mask(learner_fn):
     )
 
 
-def _split_heads_reference(x, n_heads):
-    batch, seq, d_model = x.shape
-    return x.view(batch, seq, n_heads, d_model // n_heads).transpose(1, 2)
-
-
-def _merge_heads_reference(x):
-    batch, n_heads, seq, d_head = x.shape
-    return x.transpose(1, 2).reshape(batch, seq, n_heads * d_head)
-
-
 def check_split_heads(learner_fn):
     """learner_fn(x (batch, seq, d_model), n_heads) -> (batch, n_heads, seq, d_model // n_heads)."""
     cases = [
@@ -152,7 +145,7 @@ def check_split_heads(learner_fn):
     ]
     return check_function(
         learner_fn,
-        _split_heads_reference,
+        layers.split_heads,
         cases,
         "split heads",
         nudge="each token's features are cut into n_heads consecutive slices, one per head; then the head "
@@ -183,7 +176,7 @@ def check_merge_heads(learner_fn):
     ]
     return check_function(
         learner_fn,
-        _merge_heads_reference,
+        layers.merge_heads,
         cases,
         "merge heads",
         nudge="undo the split: bring the sequence dimension back next to the batch, then lay each token's heads "

@@ -80,6 +80,8 @@ def describe(value):
             extra += f" on {value.device.type}"
         return f"a tensor of shape {tuple(value.shape)}" + (extra + ")" if extra else "")
     kind = type(value).__name__
+    if isinstance(value, (list, tuple)):
+        return f"a {kind} of {len(value)}"
     return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
@@ -88,7 +90,7 @@ def _as_number(value):
     if isinstance(value, bool) or isinstance(value, (str, bytes)):
         return None
     if isinstance(value, torch.Tensor):
-        if value.dim() != 0 or value.dtype == torch.bool or value.device.type == "meta":
+        if value.dim() != 0 or value.dtype == torch.bool or value.is_complex() or value.device.type == "meta":
             return None
         return value.detach().cpu().item()
     if isinstance(value, (int, float)):
@@ -101,13 +103,14 @@ def _as_number(value):
 def compare(got, expected, atol=1e-5, rtol=0.0, nonfinite_ok=False):
     """None if `got` matches `expected` (a tensor, a number, or a tuple of them), else what differs.
 
-    Tensors must match in type, shape, dtype and device before their values are compared; values are
-    compared on the CPU (a tensor is moved to the CPU before any change of dtype: MPS has no float64).
-    A number may come back as a Python number, a numpy scalar or a 0-d tensor.
+    Tensors must match in type, shape, dtype and device before their values are compared; any floating dtype
+    matches any other (the rule every exercise states: float32 or float64, the values count), a complex result
+    never matches a real one. A number may come back as a Python number, a numpy scalar or a 0-d tensor;
+    a tuple may come back as a list.
     """
     if isinstance(expected, tuple):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-            return f"expected a tuple of {len(expected)} values, got {describe(got)}"
+            return f"expected {len(expected)} values (a tuple or a list), got {describe(got)}"
         for i, (g, e) in enumerate(zip(got, expected, strict=True)):
             problem = compare(g, e, atol, rtol, nonfinite_ok)
             if problem:
@@ -117,17 +120,12 @@ def compare(got, expected, atol=1e-5, rtol=0.0, nonfinite_ok=False):
         return _compare_tensors(got, expected, atol, rtol, nonfinite_ok)
     if isinstance(expected, bool):
         return None if got is expected else f"expected {expected}, got {describe(got)}"
-    want = _as_number(expected)
-    have = _as_number(got)
+    want, have = _as_number(expected), _as_number(got)
     if have is None:
         return f"expected a number (a float or a 0-d tensor), got {describe(got)}"
-    if not math.isfinite(have) or not math.isfinite(want):
-        # inf - inf is nan and nan compares False with everything: non-finite values must match exactly
-        same = have == want or (math.isnan(have) and math.isnan(want))
-        return None if same else f"expected {want:.4f}, got {have:.4f}"
-    if abs(have - want) > atol + rtol * abs(want):
-        return f"expected {want:.4f}, got {have:.4f}"
-    return None
+    if math.isclose(have, want, rel_tol=rtol, abs_tol=atol) or (math.isnan(have) and math.isnan(want)):
+        return None
+    return f"expected {want:.4f}, got {have:.4f}"
 
 
 def _compare_tensors(got, expected, atol, rtol, nonfinite_ok=False):
@@ -136,38 +134,38 @@ def _compare_tensors(got, expected, atol, rtol, nonfinite_ok=False):
         return f"expected a tensor of shape {shape}, got {describe(got)}"
     if got.shape != expected.shape:
         return f"wrong shape: expected {shape}, got {tuple(got.shape)}"
-    if got.dtype != expected.dtype:
+    if got.is_complex() and not expected.is_complex():
+        return f"your result is complex ({got.dtype}); the answer is real: return a {expected.dtype} tensor"
+    if got.dtype != expected.dtype and not (got.is_floating_point() and expected.is_floating_point()):
         return f"wrong dtype: expected {expected.dtype}, got {got.dtype}"
     if got.device != expected.device:
         return f"wrong device: expected a tensor on {expected.device}, like the inputs, got one on {got.device}"
-    got, expected = got.detach().cpu(), expected.detach().cpu()
+    got, expected = got.detach().cpu(), expected.detach().cpu()  # to the CPU first: MPS has no float64
     if expected.dtype == torch.bool:
-        wrong = got != expected
-        if wrong.any():
-            where = tuple(int(i) for i in wrong.nonzero()[0])
-            return (
-                f"{int(wrong.sum())} of {wrong.numel()} entries differ; first at index {where}: "
-                f"expected {bool(expected[where])}, got {bool(got[where])}"
-            )
-        return None
-    got, expected = got.double(), expected.double()
-    finite = torch.isfinite(got)
-    if not finite.all():
-        if not (nonfinite_ok and torch.equal(finite, torch.isfinite(expected))):
+        wrong, what = got != expected, "entries differ"
+    else:
+        got, expected = got.double(), expected.double()
+        if not torch.isfinite(got).all() and not (
+            nonfinite_ok and torch.equal(torch.isfinite(got), torch.isfinite(expected))
+        ):  # a known slip that overflows may match where it is finite
             return "the result contains nan or inf values"
-        got, expected = got[finite], expected[finite]  # a known slip that overflows: compare the rest
-    if not torch.isfinite(expected).all():  # got is finite here, so it cannot equal an inf or nan
-        return "values differ: the expected result has nan or inf values where yours is finite"
-    diff = (got - expected).abs()
-    wrong = diff > atol + rtol * expected.abs()
-    if wrong.any():
-        where = tuple(int(i) for i in wrong.nonzero()[0])
+        # torch.isclose is torch.testing.assert_close's rule (|got - expected| <= atol + rtol |expected|, nan = nan)
+        wrong, what = ~torch.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True), "values"
+        if wrong.any() and torch.isfinite(got[wrong]).all() and not torch.isfinite(expected[wrong]).all():
+            return "values differ: the expected result has nan or inf values where yours is finite"
+    if not wrong.any():
+        return None
+    where = tuple(int(i) for i in wrong.nonzero()[0])
+    if expected.dtype == torch.bool:
         return (
-            f"values are off by up to {diff.max().item():.4g} (tolerance {atol:g}), {int(wrong.sum())} of "
-            f"{wrong.numel()} values; first at index {where}: expected {expected[where].item():.4f}, "
-            f"got {got[where].item():.4f}"
+            f"{int(wrong.sum())} of {wrong.numel()} {what}; first at index {where}: "
+            f"expected {bool(expected[where])}, got {bool(got[where])}"
         )
-    return None
+    diff = (got - expected).abs().nan_to_num(posinf=0.0)[wrong].max().item()
+    return (
+        f"values are off by up to {diff:.4g} (tolerance {atol:g}), {int(wrong.sum())} of {wrong.numel()} values; "
+        f"first at index {where}: expected {expected[where].item():.4f}, got {got[where].item():.4f}"
+    )
 
 
 # ----------------------------------------------------------------------------- running the learner's code
@@ -297,11 +295,10 @@ def check_function(
     reference_fn,
     cases,
     name,
-    hint="",
     atol=1e-5,
     adapt=None,
     *,
-    nudge=None,
+    nudge="",
     mistakes=(),
     error_hints=(),
     rtol=0.0,
@@ -311,12 +308,11 @@ def check_function(
     cases: list of (description, args tuple). adapt(result) may reshape the learner's result first (e.g.
     keep only the output of a function that also returns weights).
     nudge: what to think about, in words and without code; shown on the untouched stub and on a wrong answer
-    that matches no known slip. hint: older name for the nudge.
+    that matches no known slip.
     mistakes: Mistake(hint, wrong_fn) for each known slip; the first that reproduces the learner's result
     on the failing case gives its hint.
     error_hints: (text in the error message, hint) for errors with a known cause.
     """
-    nudge = nudge or hint
     if not callable(learner_fn):
         return verdict(name, f"expected a function, got {describe(learner_fn)}", nudge)
     stuck = function_name(learner_fn)

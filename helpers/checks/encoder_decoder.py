@@ -18,27 +18,17 @@ def _mha(d_model, n_heads, seed):
     return mha
 
 
-def _heads(t, n_heads):
-    batch, seq, d_model = t.shape
-    return t.view(batch, seq, n_heads, d_model // n_heads).transpose(1, 2)
-
-
-def _merge(t):
-    batch, n_heads, seq, d_head = t.shape
-    return t.transpose(1, 2).reshape(batch, seq, n_heads * d_head)
-
-
-def _cross(x, memory, mha, queries_from=None, keys_from=None, heads=True, causal=False, out_proj=True):
+def _cross(x, memory, mha, queries_from=None, keys_from=None, heads=True, causal=False, out_proj=True, with_t=True):
     """Cross-attention, or one of its slips: queries and keys/values from the wrong input, no heads, ..."""
     d = mha.d_model
-    w_q, w_k, w_v = mha.in_proj.weight.split(d)
+    w_q, w_k, w_v = (w if with_t else w.T for w in mha.in_proj.weight.split(d))  # t=False: the missing .T slip
     b_q, b_k, b_v = mha.in_proj.bias.split(d)
     q_in = x if queries_from is None else queries_from
     kv_in = memory if keys_from is None else keys_from
     q, k, v = F.linear(q_in, w_q, b_q), F.linear(kv_in, w_k, b_k), F.linear(kv_in, w_v, b_v)
     n = mha.n_heads if heads else 1
-    out, _ = layers.attention(_heads(q, n), _heads(k, n), _heads(v, n), causal=causal)
-    out = _merge(out)
+    out, _ = layers.attention(*(layers.split_heads(t, n) for t in (q, k, v)), causal=causal)
+    out = layers.merge_heads(out)
     return mha.out_proj(out) if out_proj else out
 
 
@@ -86,6 +76,11 @@ def check_cross_attention(learner_fn):
             "your cross-attention is causal: a target position may read EVERY source position (the source is "
             "known in full); only the decoder's self-attention is masked.",
             lambda x, memory, mha: _cross(x, memory, mha, causal=True),
+        ),
+        Mistake(
+            "your projections use in_proj's rows untransposed (x @ W): nn.Linear stores each W as (out, in), so a "
+            "token of d_model features meets it transposed, x @ W.T.",
+            lambda x, memory, mha: _cross(x, memory, mha, with_t=False),
         ),
         Mistake(
             "the heads' output still needs the output projection (out_proj) that mixes them.",

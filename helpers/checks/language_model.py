@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from ..language_model import baseline_losses
+from ..language_model import baseline_losses, next_token_probs
 from .core import Mistake, check_function, randn
 
 __all__ = ["check_bigram_loss", "check_next_token_probs"]
@@ -17,11 +17,12 @@ def _bigram_reference(train_ids, val_ids, vocab_size):
     return baseline_losses(train_ids, val_ids, vocab_size, smoothing=1.0)["bigram"]
 
 
-def _bigram_with(train_ids, val_ids, vocab_size, smoothing=1.0, dim=1, log=torch.log, count_ids=None):
-    """A bigram loss with one thing changed: the smoothing, the axis normalized over, the log, the text counted."""
+def _bigram_with(train_ids, val_ids, vocab_size, smoothing=1.0, dim=1, log=torch.log, count_ids=None, accumulate=True):
+    """A bigram loss with one thing changed: the smoothing, the axis normalized over, the log, the text counted,
+    or accumulate=False: `counts[a, b] += 1` with index tensors, which counts a repeated pair once."""
     ids = train_ids if count_ids is None else count_ids
     counts = torch.zeros(vocab_size, vocab_size)
-    counts.index_put_((ids[:-1], ids[1:]), torch.ones(len(ids) - 1), accumulate=True)
+    counts.index_put_((ids[:-1], ids[1:]), torch.ones(len(ids) - 1), accumulate=accumulate)
     counts = counts + smoothing
     probs = counts / counts.sum(dim=dim, keepdim=True)
     loss = -log(probs[val_ids[:-1], val_ids[1:]]).mean().item()
@@ -61,6 +62,11 @@ def check_bigram_loss(learner_fn):
             "your number matches counts without the add-one smoothing. A pair never seen in training then has "
             "probability 0 and an infinite loss: add 1 to every count before dividing.",
             lambda t, v, n: _bigram_with(t, v, n, smoothing=0.0),
+        ),
+        Mistake(
+            "`counts[a, b] += 1` with tensors of indices adds 1 only ONCE per distinct pair (a repeated pair is not "
+            "counted again); count with a Python loop over the pairs, index_put_(..., accumulate=True) or bincount.",
+            lambda t, v, n: _bigram_with(t, v, n, accumulate=False),
         ),
         Mistake(
             "you normalized each COLUMN: that is P(current | next). Each ROW (one current character) must sum to 1 "
@@ -103,12 +109,20 @@ def check_bigram_loss(learner_fn):
 # ----------------------------------------------------------------------------- temperature and top-k
 
 
-def _probs_reference(logits, temperature, top_k):
+def _probs_with(logits, temperature, top_k, *, largest=True, renormalize=True, extra=0, dim=-1, top_dim=-1):
+    """Temperature and top-k with one slip: the k smallest kept, zeroed after the softmax without renormalizing,
+    k + 1 kept, the softmax over `dim`, or topk over `top_dim` (`.values[-1]`, as a learner indexes it)."""
     logits = logits / temperature
-    if top_k is not None:
-        kth = logits.topk(top_k, dim=-1).values[..., -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    return torch.softmax(logits, dim=-1)
+    if top_k is None:
+        return torch.softmax(logits, dim=dim)
+    if top_dim != -1:
+        return torch.softmax(logits.masked_fill(logits < logits.topk(top_k, dim=top_dim).values[-1], -math.inf), -1)
+    k = min(top_k + extra, logits.shape[-1])
+    if not renormalize:
+        probs = torch.softmax(logits, dim=-1)
+        return probs.masked_fill(probs < probs.topk(k, dim=-1).values[..., -1:], 0.0)
+    kth = logits.topk(k, dim=-1, largest=largest).values[..., -1:]
+    return torch.softmax(logits.masked_fill(logits < kth if largest else logits > kth, -math.inf), dim=dim)
 
 
 def _probs_cases():
@@ -121,73 +135,48 @@ def _probs_cases():
     ]
 
 
-def _keep_smallest(logits, temperature, top_k):
-    logits = logits / temperature
-    if top_k is not None:
-        kth = (-logits).topk(top_k, dim=-1).values[..., -1:]
-        logits = logits.masked_fill(-logits < kth, float("-inf"))
-    return torch.softmax(logits, dim=-1)
-
-
-def _zero_without_renormalizing(logits, temperature, top_k):
-    probs = torch.softmax(logits / temperature, dim=-1)
-    if top_k is not None:
-        kth = probs.topk(top_k, dim=-1).values[..., -1:]
-        probs = probs.masked_fill(probs < kth, 0.0)
-    return probs
-
-
-def _keep_one_too_many(logits, temperature, top_k):
-    if top_k is None or top_k >= logits.shape[-1]:
-        return _probs_reference(logits, temperature, None)
-    return _probs_reference(logits, temperature, top_k + 1)
-
-
-def _softmax_over_first_dim(logits, temperature, top_k):
-    logits = logits / temperature
-    if top_k is not None:
-        kth = logits.topk(top_k, dim=-1).values[..., -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    return torch.softmax(logits, dim=0)
-
-
 def check_next_token_probs(learner_fn):
     """learner_fn(logits (..., vocab), temperature > 0, top_k int or None) -> probabilities (..., vocab)."""
     mistakes = [
         Mistake(
             "you multiplied by the temperature; divide by it: a temperature below 1 must make the distribution "
             "SHARPER (the top token more likely).",
-            lambda x, t, k: _probs_reference(x * t * t, t, k),
+            lambda x, t, k: next_token_probs(x * t * t, t, k),
         ),
         Mistake(
             "you kept the k SMALLEST logits; top-k keeps the k largest, the most likely tokens.",
-            _keep_smallest,
+            lambda x, t, k: _probs_with(x, t, k, largest=False),
         ),
         Mistake(
             "you set the probabilities outside the top k to zero after the softmax, so the rest no longer sums to 1: "
             "leave those tokens out BEFORE the softmax (a logit of minus infinity), or divide by the new sum.",
-            _zero_without_renormalizing,
+            lambda x, t, k: _probs_with(x, t, k, renormalize=False),
         ),
         Mistake(
             "you kept k + 1 tokens, one too many: compare with the k-th largest logit, keeping it and those above.",
-            _keep_one_too_many,
+            lambda x, t, k: _probs_with(x, t, k, extra=1),
+        ),
+        Mistake(
+            "your top-k ran over dim=0, across the rows of a batch; each row's k largest logits are along the "
+            "vocabulary, the last dimension (dim=-1).",
+            lambda x, t, k: _probs_with(x, t, k, top_dim=0),
         ),
         Mistake(
             "you ignored top_k: with top_k given, only the k most likely tokens may be drawn.",
-            lambda x, t, k: _probs_reference(x, t, None),
+            lambda x, t, k: next_token_probs(x, t, None),
         ),
         Mistake(
             "you ignored the temperature: divide the logits by it before the softmax.",
-            lambda x, t, k: _probs_reference(x, 1.0, k),
+            lambda x, t, k: next_token_probs(x, 1.0, k),
         ),
         Mistake(
             "your softmax ran over the wrong dimension: each row of logits (the last dimension) is one distribution.",
-            _softmax_over_first_dim,
+            lambda x, t, k: _probs_with(x, t, k, dim=0),
         ),
     ]
     return check_function(
         learner_fn,
-        _probs_reference,
+        next_token_probs,
         _probs_cases(),
         "next-token probabilities",
         nudge="the temperature rescales the logits before they become probabilities: below 1 the largest logit "

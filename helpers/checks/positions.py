@@ -60,7 +60,7 @@ def check_sinusoidal_encoding(learner_fn):
 
 
 def _order_invariance_cases():
-    """(description, pool function, is it order-invariant?, why) for check_order_invariance; x is (8, 4)."""
+    """(description, pool function, is it order-invariant?, why[, hint if called invariant]); x is (8, 4)."""
     position_weights = torch.arange(1.0, 9.0)[:, None]  # 1, 2, ..., 8: one weight per position
 
     def self_attention(x):
@@ -81,6 +81,9 @@ def _order_invariance_cases():
             self_attention,
             False,
             "its rows move with the input rows (equivariant), so the output tensor changes",
+            "did your test put the output rows back in their original order before comparing? That tests "
+            "equivariance (the output moves with the input); the question is whether pool(x) itself stays the "
+            "same: compare the two pooled results as they come.",
         ),
         (
             "the mean of self-attention's output rows",
@@ -110,13 +113,13 @@ def check_order_invariance(learner_fn):
     nudge = (
         "shuffle the positions (the rows of x), pool the original and the shuffled version, and compare the two "
         "results with a small tolerance: summing in another order changes the last bits, so exact equality is too "
-        "strict. One shuffle can leave a token where it was, so try a few."
+        "strict."
     )
     if not callable(learner_fn):
         return verdict(name, f"expected a function, got {describe(learner_fn)}", nudge)
     x = randn(8, 4, seed=0)
     cases = _order_invariance_cases()
-    for description, pool, invariant, why in cases:
+    for description, pool, invariant, why, *own_hint in cases:
         try:
             got = run_learner(learner_fn, (pool, x))
         except LearnerError as failure:
@@ -130,7 +133,7 @@ def check_order_invariance(learner_fn):
         if answer != invariant:
             said = "it is order-invariant, but it is not" if answer else "it is not order-invariant, but it is"
             hint = (
-                "does your test shuffle x at all, and compare the pooled results, not the inputs?"
+                (own_hint or ["does your test shuffle x at all, and compare the pooled results, not the inputs?"])[0]
                 if answer
                 else "compare with a tolerance rather than ==, and the pooled results rather than the inputs."
             )
@@ -138,8 +141,8 @@ def check_order_invariance(learner_fn):
                 name, f"for pool = {description}: you said {said}: {why}", hint, stuck=function_name(learner_fn)
             )
     passed = verdict(name, None, n_cases=len(cases))
-    print("   order-invariant:     " + "; ".join(d for d, _, inv, _ in cases if inv))
-    print("   not order-invariant: " + "; ".join(d for d, _, inv, _ in cases if not inv))
+    print("   order-invariant:     " + "; ".join(c[0] for c in cases if c[2]))
+    print("   not order-invariant: " + "; ".join(c[0] for c in cases if not c[2]))
     return passed
 
 

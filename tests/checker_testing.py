@@ -105,6 +105,10 @@ def _first_tensor(value):
     return None
 
 
+def _float64(t):
+    return t.double() if t.is_floating_point() else t
+
+
 def robustness(reference, tensor_result=True, mutates_input=True):
     """The cases every checker must reject with a clear message, built from a correct solution `reference`.
 
@@ -133,7 +137,8 @@ def robustness(reference, tensor_result=True, mutates_input=True):
     ]
     if tensor_result:
         cases += [
-            Fails(lambda *a: _map_tensors(reference(*a), lambda t: t.double()), "dtype", id="float64"),
+            Passes(lambda *a: _map_tensors(reference(*a), _float64), id="float64"),  # one rule: any float dtype
+            Fails(lambda *a: _map_tensors(reference(*a), lambda t: t.to(torch.complex64)), "complex", id="complex"),
             Fails(lambda *a: _map_tensors(reference(*a), lambda t: t.to("meta")), "device", id="meta"),
             Fails(lambda *a: _map_tensors(reference(*a), lambda t: t[None]), "shape", id="extra dim"),
             Fails(lambda *a: _map_tensors(reference(*a), lambda t: t.tolist()), "expected a tensor", id="list"),
