@@ -2,9 +2,9 @@
 
 import pytest
 import torch
+from checker_testing import Fails, Passes, robustness
 
 from helpers import checks
-from checker_testing import Fails, Passes, robustness
 
 
 def softmax(scores):

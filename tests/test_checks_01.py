@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from checker_testing import Fails, Passes, robustness, run_checker
 
 import helpers
 from helpers import checks
 from helpers.checks.positions import _rotate, _sinusoidal
-from checker_testing import Fails, Passes, robustness, run_checker
 
 
 def is_order_invariant(pool, x):

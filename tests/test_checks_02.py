@@ -6,11 +6,11 @@ import warnings
 import pytest
 import torch
 import torch.nn.functional as F
+from checker_testing import Fails, Passes, robustness
 
 import helpers
 from helpers import checks
 from helpers.checks.attention import _attention, _attention_mask
-from checker_testing import Fails, Passes, robustness
 
 
 def my_attention(q, k, v):

@@ -3,9 +3,9 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from checker_testing import Fails, Passes, robustness
 
 from helpers import checks
-from checker_testing import Fails, Passes, robustness
 
 
 def mlp_forward(x, W1, b1, W2, b2):

@@ -5,10 +5,10 @@ import itertools
 import pytest
 import torch
 import torch.nn.functional as F
+from checker_testing import Fails, Passes, robustness
 
 import helpers
 from helpers import checks
-from checker_testing import Fails, Passes, robustness
 
 
 def cosine(x):
@@ -173,7 +173,8 @@ PATHS_CASES = [
     Fails(lambda x, ws: paths_w_at_h(x, ws) if x.shape[0] == x.shape[-1] else paths_by_length(x, ws), "h @ W, not W"),
     Fails(lambda x, weights: list(itertools.accumulate(paths_by_length(x, weights))), "UP TO k sublayers"),
     Fails(lambda x, weights: [x, *(x @ w for w in weights)], "what sublayer k alone adds"),
-    Fails(stack_output, ["expected 2 values (a tuple or a list), got a tensor", "you returned the stack's output itself"]),
+    Fails(stack_output, ["expected 2 values (a tuple or a list), got a tensor",
+                         "you returned the stack's output itself"]),
     Fails(lambda x, weights: [2 * p for p in paths_by_length(x, weights)], ["item 0", "Hint: each skip block"]),
     *robustness(paths_by_length),
 ]

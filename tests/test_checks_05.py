@@ -3,10 +3,10 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from checker_testing import Fails, Passes, robustness
 
 import helpers
 from helpers import checks
-from checker_testing import Fails, Passes, robustness
 
 
 def layer_norm(x, eps=1e-5):

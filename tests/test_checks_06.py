@@ -3,11 +3,11 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from checker_testing import Fails, Passes, robustness
 
 import helpers
 from helpers import checks
 from helpers import encoder_decoder as ed
-from checker_testing import Fails, Passes, robustness
 
 
 def cross_attention(x, memory, mha):

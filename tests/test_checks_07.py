@@ -2,11 +2,11 @@
 
 import pytest
 import torch
+from checker_testing import Fails, Passes, robustness
 
 from helpers import checks
-from helpers.checks.language_model import _bigram_with, _probs_with
+from helpers.checks.language_model import _bigram_with
 from helpers.language_model import next_token_probs as _probs_reference
-from checker_testing import Fails, Passes, robustness
 
 
 def bigram_loss(train_ids, val_ids, vocab_size):

@@ -6,10 +6,10 @@ import types
 import numpy as np
 import pytest
 import torch
+from checker_testing import Fails, Passes, looks_like_code, robustness, run_checker
 
 from helpers import checks
 from helpers.checks import core
-from checker_testing import Fails, Passes, looks_like_code, robustness, run_checker
 
 
 def test_compare_messages():

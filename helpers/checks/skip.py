@@ -142,6 +142,9 @@ def check_parallel_block(learner_fn):
 # ----------------------------------------------------------------------------- the stream as a sum of paths
 
 
+W_AT_H = "a token is a ROW of x, so a sublayer multiplies it from the right: h @ W, not W @ h."
+
+
 def _paths_reference(x, weights, left=False):
     """left=True: the `W @ h` slip, the matrix on the wrong side of the tokens (rows)."""
     paths = [x] + [torch.zeros_like(x) for _ in weights]
@@ -195,7 +198,7 @@ def check_paths_by_length(learner_fn):
     """learner_fn(x, weights) -> L + 1 tensors: entry k sums the paths through exactly k of the L sublayers
     h -> h @ W of the residual stack h = h + h @ W, in order; together they add up to the stack's output."""
     mistakes = [
-        Mistake("a token is a ROW of x, so a sublayer multiplies it from the right: h @ W, not W @ h.", lambda x, weights: _paths_reference(x, weights, left=True)),
+        Mistake(W_AT_H, lambda x, weights: _paths_reference(x, weights, left=True)),
         Mistake(
             "you returned the stack's output itself; split it into one tensor per path length, from 0 sublayers "
             "to all of them.",
@@ -236,5 +239,5 @@ def check_paths_by_length(learner_fn):
         "length; or list every choice of sublayers directly. The sums over all lengths add up to the stack's "
         "output.",
         mistakes=mistakes,
-        error_hints=[("cannot be multiplied", "a token is a ROW of x, so a sublayer multiplies it from the right: h @ W, not W @ h.")],
+        error_hints=[("cannot be multiplied", W_AT_H)],
     )
