@@ -27,10 +27,10 @@ import nbformat
 import numpy as np
 import pytest
 import torch
+from repo_scripts import load_script
 
 import helpers
 from helpers.checks import core
-from repo_scripts import load_script
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -170,7 +170,9 @@ def test_predictions_stay_secret_until_made(path):
         elif why in text:
             problems.append(f"{name!r}: its registered explanation is written in the notebook")
         if isinstance(guess, str):
-            section = next(i for i in range(p, -1, -1) if cells[i].cell_type == "markdown" and HEADING.search(cells[i].source))
+            section = next(
+                i for i in range(p, -1, -1) if cells[i].cell_type == "markdown" and HEADING.search(cells[i].source)
+            )
             shown = [HEADING.search(cells[section].source) and cells[section].source.splitlines()[0]]
             shown += [cells[i].source for i in range(p + 1, m) if cells[i].cell_type == "markdown"]
             answer = core._normal(guess)

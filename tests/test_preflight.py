@@ -36,3 +36,30 @@ def test_exercise_minutes_add_up_the_lessons_estimates():
         ]
     )
     assert load().exercise_minutes(nb) == 12
+
+
+def test_prose_is_split_into_core_and_optional_and_the_agenda_adds_it_up(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Title\n\nfive words of core prose"),  # 7 words
+            nbformat.v4.new_markdown_cell("### Exercise 1: x (about 10 minutes)"),  # 7 words
+            nbformat.v4.new_code_cell("# Going further: in code, not a heading"),
+            nbformat.v4.new_markdown_cell("three more words\n\n## Going further (optional)\n\nfour optional words"),
+            nbformat.v4.new_markdown_cell("### Exercise 2 (about 5 minutes)\n\n## Optional: not a second split"),
+        ]
+    )
+    preflight = load()
+    core, optional = preflight.prose(nb)
+    assert preflight.words(core) == 17 and preflight.words(optional) == 19
+    assert preflight.exercise_minutes(nb, "core") == 10 and preflight.exercise_minutes(nb, "optional") == 5
+    assert preflight.exercise_minutes(nb) == 15
+    path = tmp_path / "01_x.ipynb"
+    nbformat.write(nb, path)
+    plan = preflight.lesson_plan(path, run_seconds=60.0)
+    assert (plan["core_words"], plan["optional_words"], plan["core_exercise_min"]) == (17, 19, 10)
+    assert plan["core_min"] == round(17 / 130 + 10 + 1) == 11 and plan["block_min"] == 30  # 11 + 10, up to 15s
+    row = preflight.plan_table([plan]).splitlines()[2]
+    assert row == "| 01_x.ipynb | 17 | 19 | 0 | 10 | 5 | 60 | 11 | 30 |"
+    assert "| ≤ 25 |" in preflight.plan_table([preflight.lesson_plan(path)])  # no run time: the budget, a bound

@@ -4,6 +4,8 @@
     python tools/preflight.py 00_setup.ipynb    only the notebooks named
     python tools/preflight.py --no-browser      leave out the real-browser run
     python tools/preflight.py --browser-only    only the real-browser run
+    python tools/preflight.py --agenda          only the agenda: words, minutes, blocks (runs nothing;
+                                                --times report.json takes run times from a --json report)
 
 1. versions and the device that helpers picks;
 2. each notebook executed as the tests do (tools/notebooks.py's execute), with its time against the budget, and the
@@ -14,8 +16,10 @@
    ran, no error or stderr output is shown, and the progress bars came up as widgets; a screenshot of each goes
    to --screenshots. Without a browser this step is skipped with a message saying what to install.
 
-Ends with the agenda table in markdown, ready to paste into docs/INSTRUCTOR.md. Exits 1 when a check fails
-(a time over budget is reported, not a failure: times depend on the machine).
+Ends with the agenda tables in markdown, ready to paste into docs/INSTRUCTOR.md: measured figures per notebook, and
+per lesson the words of its core path and of its optional part, its exercise minutes (the lesson's own estimates)
+and run time, and the minutes its core path needs (read aloud at 130 words a minute + exercises + run time).
+Exits 1 when a check fails (a time over budget is reported, not a failure: times depend on the machine).
 """
 
 import argparse
@@ -93,9 +97,73 @@ class KernelMeter:
         return sum(self.cpu.values())
 
 
-def exercise_minutes(nb):
-    """The sum of the lesson's own time estimates for its exercises."""
-    return sum(int(m) for c in nb.cells if c.cell_type == "markdown" for m in ESTIMATE.findall(c.source))
+# The core path of a lesson ends at its first heading that starts with "Going further" or "Optional".
+OPTIONAL = re.compile(r"^#{1,6}[ \t]+(Going further|Optional)", re.M)
+ALOUD_WORDS_PER_MIN = 130  # prose read aloud
+QUESTIONS_MIN = 10  # per block, for questions and the room's predictions; a block is a multiple of 15 minutes
+
+
+def prose(nb):
+    """(core markdown, optional markdown) of a lesson, split at its first "Going further" / "Optional" heading."""
+    core, optional = [], []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        found = None if optional else OPTIONAL.search(cell.source)
+        if found:
+            core.append(cell.source[: found.start()])
+            optional.append(cell.source[found.start() :])
+        else:
+            (optional if optional else core).append(cell.source)
+    return core, optional
+
+
+def words(texts):
+    return sum(len(text.split()) for text in texts)
+
+
+def exercise_minutes(nb, part=None):
+    """The sum of the lesson's own time estimates for its exercises: all, or only the "core" or "optional" part."""
+    core, optional = prose(nb)
+    texts = {"core": core, "optional": optional}.get(part, core + optional)
+    return sum(int(m) for text in texts for m in ESTIMATE.findall(text))
+
+
+def lesson_plan(path, run_seconds=None):
+    """Words, exercise minutes and run time of one lesson, and the minutes its core path needs in the room."""
+    nb = nbformat.read(path, as_version=4)
+    core, optional = prose(nb)
+    run_s = run_seconds if run_seconds is not None else tools.budget(path)[0]  # unknown: the budget, a bound
+    plan = {
+        "notebook": path.name,
+        "core_words": words(core),
+        "optional_words": words(optional),
+        "core_exercise_min": exercise_minutes(nb, "core"),
+        "optional_exercise_min": exercise_minutes(nb, "optional"),
+        "run_s": run_s,
+        "run_measured": run_seconds is not None,
+    }
+    plan["core_min"] = round(plan["core_words"] / ALOUD_WORDS_PER_MIN + plan["core_exercise_min"] + run_s / 60)
+    plan["block_min"] = -(-(plan["core_min"] + QUESTIONS_MIN) // 15) * 15
+    return plan
+
+
+def plan_table(plans):
+    """The agenda in markdown: what each lesson's core path needs, and the block that holds it."""
+    lines = [
+        f"| notebook | core words | optional words | read aloud (min, {ALOUD_WORDS_PER_MIN} words/min) | core "
+        f"exercises (min) | optional exercises (min) | run (s) | core path (min) | block (min, + {QUESTIONS_MIN} for "
+        "questions) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for p in plans:
+        run = f"{p['run_s']:.0f}" if p["run_measured"] else f"≤ {p['run_s']:.0f}"
+        lines.append(
+            f"| {p['notebook']} | {p['core_words']} | {p['optional_words']} | "
+            f"{p['core_words'] / ALOUD_WORDS_PER_MIN:.0f} | {p['core_exercise_min']} | {p['optional_exercise_min']} | "
+            f"{run} | {p['core_min']} | {p['block_min']} |"
+        )
+    return "\n".join(lines)
 
 
 def exercises(nb):
@@ -321,11 +389,19 @@ def main(argv=None):
     parser.add_argument("--browser-only", action="store_true", help="only the real-browser run")
     parser.add_argument("--screenshots", type=pathlib.Path, default=pathlib.Path(tempfile.gettempdir()) / "preflight")
     parser.add_argument("--json", type=pathlib.Path, help="also write every figure measured to this JSON file")
+    parser.add_argument("--agenda", action="store_true", help="only print the agenda (words, minutes); runs nothing")
+    parser.add_argument("--times", type=pathlib.Path, help="with --agenda: run times from a --json report")
     args = parser.parse_args(argv)
     paths = [
         (pathlib.Path(n) if pathlib.Path(n).exists() else tools.NOTEBOOKS / n).resolve() for n in args.notebooks
     ] or sorted(tools.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     ok, report = True, {}
+    if args.agenda:
+        times = {}
+        if args.times:
+            times = {r["notebook"]: r["seconds"] for r in json.loads(args.times.read_text())["notebooks"]}
+        print(plan_table([lesson_plan(path, times.get(path.name)) for path in paths]))
+        return 0
 
     if not args.browser_only:
         print("== versions and device")
@@ -356,6 +432,8 @@ def main(argv=None):
     if "notebooks" in report:
         print("\n== agenda (paste into docs/INSTRUCTOR.md)\n")
         print(agenda(report["notebooks"]))
+        times = {r["notebook"]: r["seconds"] for r in report["notebooks"]}
+        print("\n" + plan_table([lesson_plan(path, times.get(path.name)) for path in paths]))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     print(f"\npreflight: {'all checks passed' if ok else 'SOME CHECKS FAILED (see above)'}")

@@ -5,7 +5,7 @@ import math
 import torch
 
 from .. import layers
-from .core import Mistake, check_function, randn
+from .core import WHY, Mistake, check_function, randn
 
 __all__ = ["check_attention", "check_attention_mask", "check_causal_mask", "check_merge_heads", "check_split_heads"]
 
@@ -257,3 +257,12 @@ def check_attention_mask(learner_fn):
         mistakes=mistakes,
         atol=0,
     )
+
+
+WHY.update(
+    {
+        "mean largest weight, d_k = 1024, raw scores": "the raw scores spread with std sqrt(1024) = 32, so the "
+        "largest of 16 scores is usually many units above the next one, and the softmax gives it nearly all the "
+        "weight.",
+    }
+)

@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from .core import Mistake, check_function, randn
+from .core import WHY, Mistake, check_function, randn
 
 __all__ = ["check_collapse_linear", "check_mlp", "check_swiglu"]
 
@@ -193,3 +193,11 @@ def check_swiglu(learner_fn):
         ],
         atol=1e-5,
     )
+
+
+WHY.update(
+    {
+        "mean pairwise cosine after 16 plain blocks": "every block makes the tokens more alike (the next cells "
+        "measure who does it), and nothing undoes it.",
+    }
+)

@@ -3,7 +3,7 @@
 import torch
 
 from .. import layers
-from .core import LearnerError, Mistake, check_function, describe, function_name, randn, run_learner, verdict
+from .core import WHY, LearnerError, Mistake, check_function, describe, function_name, randn, run_learner, verdict
 
 __all__ = ["check_order_invariance", "check_rotary", "check_sinusoidal_encoding"]
 
@@ -206,3 +206,11 @@ def check_rotary(learner_fn):
         mistakes=mistakes,
         atol=1e-4,
     )
+
+
+WHY.update(
+    {
+        "RMS of tokens + sinusoidal PE": "token and position vectors point in unrelated directions, so their SQUARES "
+        "add up: sqrt(1.015² + 0.707²), less than 1.015 + 0.707.",
+    }
+)
