@@ -32,44 +32,26 @@ def check_attention(learner_fn):
         ("large d_k = 64: q, k, v of shape (3, 1, 4, 64)", tuple(randn(3, 1, 4, 64, seed=7))),
     ]
     mistakes = [
-        Mistake(
-            "you returned (output, weights), like helpers.attention; the exercise asks for the output alone.",
-            lambda q, k, v: layers.attention(q, k, v),
-        ),
-        Mistake(
-            "your result has no scaling: divide the scores by the square root of d_k before the softmax, or the "
-            "softmax saturates as d_k grows.",
-            lambda q, k, v: _attention(q, k, v, scale=1.0),
-        ),
-        Mistake(
-            "you scaled by the square root of d_v, the VALUES' width; the scores are dot products of queries and "
-            "keys, so it is the square root of d_k (q.shape[-1]).",
-            lambda q, k, v: _attention(q, k, v, scale=1 / math.sqrt(v.shape[-1])),
-        ),
-        Mistake(
-            "you divided by d_k itself; the scores' spread grows like the SQUARE ROOT of d_k.",
-            lambda q, k, v: _attention(q, k, v, scale=1 / q.shape[-1]),
-        ),
-        Mistake(
-            "you multiplied by the square root of d_k; divide by it.",
-            lambda q, k, v: _attention(q, k, v, scale=math.sqrt(q.shape[-1])),
-        ),
-        Mistake(
-            "your softmax runs over the queries (dim=-2); each query's weights over the KEYS must sum to 1: "
-            "softmax over the last dimension.",
-            lambda q, k, v: _attention(q, k, v, dim=-2),
-        ),
+        Mistake("you returned (output, weights), like helpers.attention; the exercise asks for the output alone.",
+                lambda q, k, v: layers.attention(q, k, v)),
+        Mistake("your result has no scaling: divide the scores by the square root of d_k before the softmax, or the "
+                "softmax saturates as d_k grows.", lambda q, k, v: _attention(q, k, v, scale=1.0)),
+        Mistake("you scaled by the square root of d_v, the VALUES' width; the scores are dot products of queries and "
+                "keys, so it is the square root of d_k (q.shape[-1]).",
+                lambda q, k, v: _attention(q, k, v, scale=1 / math.sqrt(v.shape[-1]))),
+        Mistake("you divided by d_k itself; the scores' spread grows like the SQUARE ROOT of d_k.",
+                lambda q, k, v: _attention(q, k, v, scale=1 / q.shape[-1])),
+        Mistake("you multiplied by the square root of d_k; divide by it.",
+                lambda q, k, v: _attention(q, k, v, scale=math.sqrt(q.shape[-1]))),
+        Mistake("your softmax runs over the queries (dim=-2); each query's weights over the KEYS must sum to 1: "
+                "softmax over the last dimension.", lambda q, k, v: _attention(q, k, v, dim=-2)),
     ]
-    return check_function(
-        learner_fn,
-        lambda q, k, v: layers.attention(q, k, v)[0],
-        cases,
-        "scaled dot-product attention",
-        nudge="every query scores every key by a dot product; the scores are scaled down by the square root of "
-        "the key width, turned into weights that sum to one over the keys, and the output of each query is the "
-        "weighted average of the values.",
-        mistakes=mistakes,
-        error_hints=[
+    return check_function(learner_fn, lambda q, k, v: layers.attention(q, k, v)[0], cases,
+                          "scaled dot-product attention", mistakes=mistakes,
+                          nudge="every query scores every key by a dot product; the scores are scaled down by the "
+                          "square root of the key width, turned into weights that sum to one over the keys, and the "
+                          "output of each query is the weighted average of the values.",
+                          error_hints=[
             (
                 "cannot be multiplied",
                 "check the shapes: a query's dot product with every key needs k transposed "
@@ -80,43 +62,28 @@ def check_attention(learner_fn):
                 "on a batch, k.T reverses ALL the dimensions of k, batch included; transpose only the last two, "
                 "k.transpose(-2, -1) (or k.mT).",
             ),
-        ],
-    )
+        ])
 
 
 def check_causal_mask(learner_fn):
     """learner_fn(seq_len) -> (seq_len, seq_len) boolean mask, True where query i may look at key j (j <= i)."""
     mistakes = [
-        Mistake(
-            "F.scaled_dot_product_attention ADDS a float mask to the scores, so a mask of 0s and 1s would hide "
-            "nothing (helpers.attention refuses one for that reason). Build it with dtype=torch.bool.",
-            lambda n: torch.ones(n, n).tril(),
-        ),
-        Mistake(
-            "yours is True where j > i, i.e. it marks the keys to BLOCK (torch.nn.MultiheadAttention's convention). "
-            "Here True means 'may attend': keep j <= i, the lower triangle with the diagonal.",
-            lambda n: torch.ones(n, n, dtype=torch.bool).triu(1),
-        ),
-        Mistake(
-            "yours lets each query see itself and the FUTURE (the upper triangle). A causal query i (a row) may "
-            "look at keys j <= i: the lower triangle.",
-            lambda n: torch.ones(n, n, dtype=torch.bool).triu(),
-        ),
-        Mistake(
-            "yours hides the diagonal: each query must also see its own token (j <= i, not j < i).",
-            lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1),
-        ),
+        Mistake("F.scaled_dot_product_attention ADDS a float mask to the scores, so a mask of 0s and 1s would hide "
+                "nothing (helpers.attention refuses one for that reason). Build it with dtype=torch.bool.",
+                lambda n: torch.ones(n, n).tril()),
+        Mistake("yours is True where j > i, i.e. it marks the keys to BLOCK (torch.nn.MultiheadAttention's "
+                "convention). Here True means 'may attend': keep j <= i, the lower triangle with the diagonal.",
+                lambda n: torch.ones(n, n, dtype=torch.bool).triu(1)),
+        Mistake("yours lets each query see itself and the FUTURE (the upper triangle). A causal query i (a row) may "
+                "look at keys j <= i: the lower triangle.", lambda n: torch.ones(n, n, dtype=torch.bool).triu()),
+        Mistake("yours hides the diagonal: each query must also see its own token (j <= i, not j < i).",
+                lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1)),
     ]
-    return check_function(
-        learner_fn,
-        layers.causal_mask,
-        [(f"seq_len={n}", (n,)) for n in (4, 1, 7)],
-        "causal mask",
-        nudge="row i is a query, column j a key. A query may look at its own token and at earlier ones, never "
-        "at later ones; the mask holds True where looking is allowed, so it is a boolean tensor.",
-        mistakes=mistakes,
-        atol=0,
-    )
+    return check_function(learner_fn, layers.causal_mask, [(f"seq_len={n}", (n,)) for n in (4, 1, 7)], "causal mask",
+                          mistakes=mistakes, atol=0,
+                          nudge="row i is a query, column j a key. A query may look at its own token and at earlier "
+                          "ones, never at later ones; the mask holds True where looking is allowed, so it is a boolean "
+                          "tensor.")
 
 
 def check_split_heads(learner_fn):
@@ -127,32 +94,20 @@ def check_split_heads(learner_fn):
         ("x of shape (2, 4, 6), n_heads=1", (randn(2, 4, 6, seed=3), 1)),
     ]
     mistakes = [
-        Mistake(
-            "yours reshapes straight to (batch, n_heads, seq, d_head), which puts features of DIFFERENT tokens into "
-            "one row. Cut each token's features first, into (batch, seq, n_heads, d_head), then swap two dimensions.",
-            lambda x, h: x.reshape(x.shape[0], h, x.shape[1], x.shape[2] // h),
-        ),
-        Mistake(
-            "yours has the heads after seq: (batch, seq, n_heads, d_head). Swap dimensions 1 and 2 so each head's "
-            "(seq, d_head) matrix comes out whole.",
-            lambda x, h: x.view(x.shape[0], x.shape[1], h, x.shape[2] // h),
-        ),
-        Mistake(
-            "yours gives head h every n_heads-th feature. Each head takes a contiguous slice of d_head features: "
-            "cut the last dimension into (n_heads, d_head), not (d_head, n_heads).",
-            lambda x, h: x.view(x.shape[0], x.shape[1], x.shape[2] // h, h).permute(0, 3, 1, 2),
-        ),
+        Mistake("yours reshapes straight to (batch, n_heads, seq, d_head), which puts features of DIFFERENT tokens "
+                "into one row. Cut each token's features first, into (batch, seq, n_heads, d_head), then swap two "
+                "dimensions.", lambda x, h: x.reshape(x.shape[0], h, x.shape[1], x.shape[2] // h)),
+        Mistake("yours has the heads after seq: (batch, seq, n_heads, d_head). Swap dimensions 1 and 2 so each head's "
+                "(seq, d_head) matrix comes out whole.",
+                lambda x, h: x.view(x.shape[0], x.shape[1], h, x.shape[2] // h)),
+        Mistake("yours gives head h every n_heads-th feature. Each head takes a contiguous slice of d_head features: "
+                "cut the last dimension into (n_heads, d_head), not (d_head, n_heads).",
+                lambda x, h: x.view(x.shape[0], x.shape[1], x.shape[2] // h, h).permute(0, 3, 1, 2)),
     ]
-    return check_function(
-        learner_fn,
-        layers.split_heads,
-        cases,
-        "split heads",
-        nudge="each token's features are cut into n_heads consecutive slices, one per head; then the head "
-        "dimension moves in front of the sequence, so that each head holds a whole sequence of its own slices.",
-        mistakes=mistakes,
-        atol=0,
-    )
+    return check_function(learner_fn, layers.split_heads, cases, "split heads", mistakes=mistakes, atol=0,
+                          nudge="each token's features are cut into n_heads consecutive slices, one per head; then the "
+                          "head dimension moves in front of the sequence, so that each head holds a whole sequence of "
+                          "its own slices.")
 
 
 def check_merge_heads(learner_fn):
@@ -163,34 +118,23 @@ def check_merge_heads(learner_fn):
         ("x of shape (2, 1, 4, 6)", (randn(2, 1, 4, 6, seed=6),)),
     ]
     mistakes = [
-        Mistake(
-            "yours reshapes without moving the heads back, so each output row mixes different tokens. "
-            "First bring seq next to batch, (batch, seq, n_heads, d_head), then reshape.",
-            lambda x: x.reshape(x.shape[0], x.shape[2], x.shape[1] * x.shape[3]),
-        ),
-        Mistake(
-            "yours interleaves the heads' features. Head 0's d_head features come first, then head 1's, ...: "
-            "go through (batch, seq, n_heads, d_head), then reshape.",
-            lambda x: x.permute(0, 2, 3, 1).reshape(x.shape[0], x.shape[2], x.shape[1] * x.shape[3]),
-        ),
+        Mistake("yours reshapes without moving the heads back, so each output row mixes different tokens. First bring "
+                "seq next to batch, (batch, seq, n_heads, d_head), then reshape.",
+                lambda x: x.reshape(x.shape[0], x.shape[2], x.shape[1] * x.shape[3])),
+        Mistake("yours interleaves the heads' features. Head 0's d_head features come first, then head 1's, ...: go "
+                "through (batch, seq, n_heads, d_head), then reshape.",
+                lambda x: x.permute(0, 2, 3, 1).reshape(x.shape[0], x.shape[2], x.shape[1] * x.shape[3])),
     ]
-    return check_function(
-        learner_fn,
-        layers.merge_heads,
-        cases,
-        "merge heads",
-        nudge="undo the split: bring the sequence dimension back next to the batch, then lay each token's heads "
-        "side by side, head 0's features first.",
-        mistakes=mistakes,
-        error_hints=[
+    return check_function(learner_fn, layers.merge_heads, cases, "merge heads", mistakes=mistakes, atol=0,
+                          nudge="undo the split: bring the sequence dimension back next to the batch, then lay each "
+                          "token's heads side by side, head 0's features first.",
+                          error_hints=[
             (
                 "view size is not compatible",
                 "after a transpose the tensor is not contiguous in memory, so .view "
                 "fails there: use .reshape (or .contiguous().view).",
             ),
-        ],
-        atol=0,
-    )
+        ])
 
 
 def _attention_mask(lengths, seq_len, causal, *, inverted=False, on_queries=False, both=False, upper=False):
@@ -216,47 +160,28 @@ def check_attention_mask(learner_fn):
         ("lengths [2, 5], seq_len=6, causal=False", (torch.tensor([2, 5]), 6, False)),
     ]
     mistakes = [
-        Mistake(
-            "yours is True where attending is NOT allowed (torch.nn.MultiheadAttention's convention); here True "
-            "means 'may attend'.",
-            lambda lengths, n, causal: _attention_mask(lengths, n, causal, inverted=True),
-        ),
-        Mistake(
-            "yours masks the padding QUERIES (rows) instead of the padding KEYS (columns): every query, real or "
-            "padding, must not read a padding key.",
-            lambda lengths, n, causal: _attention_mask(lengths, n, causal, on_queries=True),
-        ),
-        Mistake(
-            "yours also blocks every key for the padding queries, so their rows are all False and the softmax has "
-            "nothing to average (helpers.attention refuses such a mask). Mask only the keys; what a padding query "
-            "computes is ignored anyway.",
-            lambda lengths, n, causal: _attention_mask(lengths, n, causal, both=True),
-        ),
-        Mistake(
-            "with causal=True a query may also not look at later keys; yours ignores the causal flag.",
-            lambda lengths, n, causal: _attention_mask(lengths, n, False),
-        ),
-        Mistake(
-            "your causal part lets each query see the FUTURE: a query i may look at keys j up to i, the lower "
-            "triangle.",
-            lambda lengths, n, causal: _attention_mask(lengths, n, causal, upper=True),
-        ),
-        Mistake(
-            "off by one: a sequence of length L has real tokens at positions 0 to L - 1.",
-            lambda lengths, n, causal: _attention_mask(lengths + 1, n, causal),
-        ),
+        Mistake("yours is True where attending is NOT allowed (torch.nn.MultiheadAttention's convention); here True "
+                "means 'may attend'.", lambda lengths, n, causal: _attention_mask(lengths, n, causal, inverted=True)),
+        Mistake("yours masks the padding QUERIES (rows) instead of the padding KEYS (columns): every query, real or "
+                "padding, must not read a padding key.",
+                lambda lengths, n, causal: _attention_mask(lengths, n, causal, on_queries=True)),
+        Mistake("yours also blocks every key for the padding queries, so their rows are all False and the softmax has "
+                "nothing to average (helpers.attention refuses such a mask). Mask only the keys; what a padding query "
+                "computes is ignored anyway.",
+                lambda lengths, n, causal: _attention_mask(lengths, n, causal, both=True)),
+        Mistake("with causal=True a query may also not look at later keys; yours ignores the causal flag.",
+                lambda lengths, n, causal: _attention_mask(lengths, n, False)),
+        Mistake("your causal part lets each query see the FUTURE: a query i may look at keys j up to i, the lower "
+                "triangle.", lambda lengths, n, causal: _attention_mask(lengths, n, causal, upper=True)),
+        Mistake("off by one: a sequence of length L has real tokens at positions 0 to L - 1.",
+                lambda lengths, n, causal: _attention_mask(lengths + 1, n, causal)),
     ]
-    return check_function(
-        learner_fn,
-        _attention_mask,
-        cases,
-        "attention mask (padding and causal)",
-        nudge="one boolean matrix per sequence, a row per query and a column per key, True where looking is "
-        "allowed. A key may be read only if it is a real token of that sequence, which its length decides; with "
-        "the causal flag set, a query also may not look at later keys. Both conditions must hold.",
-        mistakes=mistakes,
-        atol=0,
-    )
+    return check_function(learner_fn, _attention_mask, cases, "attention mask (padding and causal)", mistakes=mistakes,
+                          atol=0,
+                          nudge="one boolean matrix per sequence, a row per query and a column per key, True where "
+                          "looking is allowed. A key may be read only if it is a real token of that sequence, which "
+                          "its length decides; with the causal flag set, a query also may not look at later keys. Both "
+                          "conditions must hold.")
 
 
 WHY.update(

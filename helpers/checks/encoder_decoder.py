@@ -57,48 +57,29 @@ def check_cross_attention(learner_fn):
             ),
         ]
     mistakes = [
-        Mistake(
-            "your keys and values come from x: that is the decoder's self-attention. In cross-attention only the "
-            "queries come from the decoder; keys and values come from the encoder's output, the memory.",
-            lambda x, memory, mha: _cross(x, memory, mha, keys_from=x),
-        ),
-        Mistake(
-            "queries and keys/values are swapped: the queries come from the decoder (x), the keys and values from "
-            "the memory.",
-            lambda x, memory, mha: _cross(x, memory, mha, queries_from=memory, keys_from=x),
-        ),
-        Mistake(
-            "your result is one big head over all the features: split q, k and v into n_heads heads of "
-            "d_model / n_heads features, attend in each, then put the heads back side by side.",
-            lambda x, memory, mha: _cross(x, memory, mha, heads=False),
-        ),
-        Mistake(
-            "your cross-attention is causal: a target position may read EVERY source position (the source is "
-            "known in full); only the decoder's self-attention is masked.",
-            lambda x, memory, mha: _cross(x, memory, mha, causal=True),
-        ),
-        Mistake(
-            "your projections use in_proj's rows untransposed (x @ W): nn.Linear stores each W as (out, in), so a "
-            "token of d_model features meets it transposed, x @ W.T.",
-            lambda x, memory, mha: _cross(x, memory, mha, with_t=False),
-        ),
-        Mistake(
-            "the heads' output still needs the output projection (out_proj) that mixes them.",
-            lambda x, memory, mha: _cross(x, memory, mha, out_proj=False),
-        ),
+        Mistake("your keys and values come from x: that is the decoder's self-attention. In cross-attention only the "
+                "queries come from the decoder; keys and values come from the encoder's output, the memory.",
+                lambda x, memory, mha: _cross(x, memory, mha, keys_from=x)),
+        Mistake("queries and keys/values are swapped: the queries come from the decoder (x), the keys and values from "
+                "the memory.", lambda x, memory, mha: _cross(x, memory, mha, queries_from=memory, keys_from=x)),
+        Mistake("your result is one big head over all the features: split q, k and v into n_heads heads of d_model / "
+                "n_heads features, attend in each, then put the heads back side by side.",
+                lambda x, memory, mha: _cross(x, memory, mha, heads=False)),
+        Mistake("your cross-attention is causal: a target position may read EVERY source position (the source is known "
+                "in full); only the decoder's self-attention is masked.",
+                lambda x, memory, mha: _cross(x, memory, mha, causal=True)),
+        Mistake("your projections use in_proj's rows untransposed (x @ W): nn.Linear stores each W as (out, in), so a "
+                "token of d_model features meets it transposed, x @ W.T.",
+                lambda x, memory, mha: _cross(x, memory, mha, with_t=False)),
+        Mistake("the heads' output still needs the output projection (out_proj) that mixes them.",
+                lambda x, memory, mha: _cross(x, memory, mha, out_proj=False)),
     ]
     with torch.no_grad():
-        return check_function(
-            learner_fn,
-            _cross_reference,
-            cases,
-            "cross-attention",
-            nudge="the decoder asks, the source answers: the queries are made from the decoder's positions, the "
-            "keys and values from the encoder's output. The rest is the multi-head attention you know from "
-            "notebook 02: the first third of in_proj's rows makes queries, the second keys, the third values.",
-            mistakes=mistakes,
-            atol=1e-5,
-        )
+        return check_function(learner_fn, _cross_reference, cases, "cross-attention", mistakes=mistakes, atol=1e-5,
+                              nudge="the decoder asks, the source answers: the queries are made from the decoder's "
+                              "positions, the keys and values from the encoder's output. The rest is the multi-head "
+                              "attention you know from notebook 02: the first third of in_proj's rows makes queries, "
+                              "the second keys, the third values.")
 
 
 # ----------------------------------------------------------------------------- greedy decoding
@@ -144,25 +125,14 @@ def check_greedy_decode(learner_fn):
         ("3 sources of length 6, 6 tokens, BOS id 6", (_RuleModel(7), torch.randint(0, 5, (3, 6), generator=g), 6, 6)),
     ]
     mistakes = [
-        Mistake(
-            "your result starts with the BOS token: return only the n_tokens generated after it.",
-            lambda model, src, n, bos: _decode(model, src, n, bos, keep_bos=True),
-        ),
-        Mistake(
-            "every token you return is the one predicted right after BOS: either each step read the FIRST "
-            "position's logits, or the decoder saw only BOS at every step. Append each new token to the decoder's "
-            "input and read the next one at its LAST position.",
-            lambda model, src, n, bos: _decode(model, src, n, bos, position=0),
-        ),
+        Mistake("your result starts with the BOS token: return only the n_tokens generated after it.",
+                lambda model, src, n, bos: _decode(model, src, n, bos, keep_bos=True)),
+        Mistake("every token you return is the one predicted right after BOS: either each step read the FIRST "
+                "position's logits, or the decoder saw only BOS at every step. Append each new token to the decoder's "
+                "input and read the next one at its LAST position.",
+                lambda model, src, n, bos: _decode(model, src, n, bos, position=0)),
     ]
-    return check_function(
-        learner_fn,
-        _decode,
-        cases,
-        "greedy decoding",
-        nudge="start the decoder with the BOS token alone; at each step run the model, take the most likely token "
-        "at the last position, and append it to the decoder's input; hand back what was generated, one token per "
-        "step, as integer ids.",
-        mistakes=mistakes,
-        atol=0,
-    )
+    return check_function(learner_fn, _decode, cases, "greedy decoding", mistakes=mistakes, atol=0,
+                          nudge="start the decoder with the BOS token alone; at each step run the model, take the most "
+                          "likely token at the last position, and append it to the decoder's input; hand back what was "
+                          "generated, one token per step, as integer ids.")

@@ -58,52 +58,29 @@ def _bigram_cases():
 def check_bigram_loss(learner_fn):
     """learner_fn(train_ids, val_ids, vocab_size) -> the add-one smoothed bigram model's validation loss (nats)."""
     mistakes = [
-        Mistake(
-            "your number matches counts without the add-one smoothing. A pair never seen in training then has "
-            "probability 0 and an infinite loss: add 1 to every count before dividing.",
-            lambda t, v, n: _bigram_with(t, v, n, smoothing=0.0),
-        ),
-        Mistake(
-            "`counts[a, b] += 1` with tensors of indices adds 1 only ONCE per distinct pair (a repeated pair is not "
-            "counted again); count with a Python loop over the pairs, index_put_(..., accumulate=True) or bincount.",
-            lambda t, v, n: _bigram_with(t, v, n, accumulate=False),
-        ),
-        Mistake(
-            "you normalized each COLUMN: that is P(current | next). Each ROW (one current character) must sum to 1 "
-            "over the characters that can follow it.",
-            lambda t, v, n: _bigram_with(t, v, n, dim=0),
-        ),
-        Mistake(
-            "your number is in bits (log base 2); the loss the model trains on is in nats (the natural log). "
-            "Bits come next, as loss / ln 2.",
-            lambda t, v, n: _bigram_with(t, v, n, log=torch.log2),
-        ),
-        Mistake(
-            "you counted the pairs of the VALIDATION text: a model may only learn from the training text.",
-            lambda t, v, n: _bigram_with(t, v, n, count_ids=v),
-        ),
-        Mistake(
-            "your number matches the unigram model, which ignores the current character: count PAIRS "
-            "(current, next), one row of counts per current character.",
-            lambda t, v, n: baseline_losses(t, v, n, smoothing=1.0)["unigram"],
-        ),
-        Mistake(
-            "your loss has the wrong sign: the loss is MINUS the mean log-probability (a positive number).",
-            lambda t, v, n: -_bigram_reference(t, v, n),
-        ),
+        Mistake("your number matches counts without the add-one smoothing. A pair never seen in training then has "
+                "probability 0 and an infinite loss: add 1 to every count before dividing.",
+                lambda t, v, n: _bigram_with(t, v, n, smoothing=0.0)),
+        Mistake("`counts[a, b] += 1` with tensors of indices adds 1 only ONCE per distinct pair (a repeated pair is "
+                "not counted again); count with a Python loop over the pairs, index_put_(..., accumulate=True) or "
+                "bincount.", lambda t, v, n: _bigram_with(t, v, n, accumulate=False)),
+        Mistake("you normalized each COLUMN: that is P(current | next). Each ROW (one current character) must sum to 1 "
+                "over the characters that can follow it.", lambda t, v, n: _bigram_with(t, v, n, dim=0)),
+        Mistake("your number is in bits (log base 2); the loss the model trains on is in nats (the natural log). Bits "
+                "come next, as loss / ln 2.", lambda t, v, n: _bigram_with(t, v, n, log=torch.log2)),
+        Mistake("you counted the pairs of the VALIDATION text: a model may only learn from the training text.",
+                lambda t, v, n: _bigram_with(t, v, n, count_ids=v)),
+        Mistake("your number matches the unigram model, which ignores the current character: count PAIRS (current, "
+                "next), one row of counts per current character.",
+                lambda t, v, n: baseline_losses(t, v, n, smoothing=1.0)["unigram"]),
+        Mistake("your loss has the wrong sign: the loss is MINUS the mean log-probability (a positive number).",
+                lambda t, v, n: -_bigram_reference(t, v, n)),
     ]
-    return check_function(
-        learner_fn,
-        _bigram_reference,
-        _bigram_cases(),
-        "bigram loss",
-        nudge="count how often each character follows each other character in the training text, one row per "
-        "current character. Add one to every count, so nothing has probability zero, and turn each row into "
-        "probabilities. The loss is the average of minus the natural log of the probability of each actual next "
-        "character in the validation text.",
-        mistakes=mistakes,
-        atol=1e-4,
-    )
+    return check_function(learner_fn, _bigram_reference, _bigram_cases(), "bigram loss", mistakes=mistakes, atol=1e-4,
+                          nudge="count how often each character follows each other character in the training text, one "
+                          "row per current character. Add one to every count, so nothing has probability zero, and "
+                          "turn each row into probabilities. The loss is the average of minus the natural log of the "
+                          "probability of each actual next character in the validation text.")
 
 
 # ----------------------------------------------------------------------------- temperature and top-k
@@ -138,50 +115,26 @@ def _probs_cases():
 def check_next_token_probs(learner_fn):
     """learner_fn(logits (..., vocab), temperature > 0, top_k int or None) -> probabilities (..., vocab)."""
     mistakes = [
-        Mistake(
-            "you multiplied by the temperature; divide by it: a temperature below 1 must make the distribution "
-            "SHARPER (the top token more likely).",
-            lambda x, t, k: next_token_probs(x * t * t, t, k),
-        ),
-        Mistake(
-            "you kept the k SMALLEST logits; top-k keeps the k largest, the most likely tokens.",
-            lambda x, t, k: _probs_with(x, t, k, largest=False),
-        ),
-        Mistake(
-            "you set the probabilities outside the top k to zero after the softmax, so the rest no longer sums to 1: "
-            "leave those tokens out BEFORE the softmax (a logit of minus infinity), or divide by the new sum.",
-            lambda x, t, k: _probs_with(x, t, k, renormalize=False),
-        ),
-        Mistake(
-            "you kept k + 1 tokens, one too many: compare with the k-th largest logit, keeping it and those above.",
-            lambda x, t, k: _probs_with(x, t, k, extra=1),
-        ),
-        Mistake(
-            "your top-k ran over dim=0, across the rows of a batch; each row's k largest logits are along the "
-            "vocabulary, the last dimension (dim=-1).",
-            lambda x, t, k: _probs_with(x, t, k, top_dim=0),
-        ),
-        Mistake(
-            "you ignored top_k: with top_k given, only the k most likely tokens may be drawn.",
-            lambda x, t, k: next_token_probs(x, t, None),
-        ),
-        Mistake(
-            "you ignored the temperature: divide the logits by it before the softmax.",
-            lambda x, t, k: next_token_probs(x, 1.0, k),
-        ),
-        Mistake(
-            "your softmax ran over the wrong dimension: each row of logits (the last dimension) is one distribution.",
-            lambda x, t, k: _probs_with(x, t, k, dim=0),
-        ),
+        Mistake("you multiplied by the temperature; divide by it: a temperature below 1 must make the distribution "
+                "SHARPER (the top token more likely).", lambda x, t, k: next_token_probs(x * t * t, t, k)),
+        Mistake("you kept the k SMALLEST logits; top-k keeps the k largest, the most likely tokens.",
+                lambda x, t, k: _probs_with(x, t, k, largest=False)),
+        Mistake("you set the probabilities outside the top k to zero after the softmax, so the rest no longer sums to "
+                "1: leave those tokens out BEFORE the softmax (a logit of minus infinity), or divide by the new sum.",
+                lambda x, t, k: _probs_with(x, t, k, renormalize=False)),
+        Mistake("you kept k + 1 tokens, one too many: compare with the k-th largest logit, keeping it and those above.",
+                lambda x, t, k: _probs_with(x, t, k, extra=1)),
+        Mistake("your top-k ran over dim=0, across the rows of a batch; each row's k largest logits are along the "
+                "vocabulary, the last dimension (dim=-1).", lambda x, t, k: _probs_with(x, t, k, top_dim=0)),
+        Mistake("you ignored top_k: with top_k given, only the k most likely tokens may be drawn.",
+                lambda x, t, k: next_token_probs(x, t, None)),
+        Mistake("you ignored the temperature: divide the logits by it before the softmax.",
+                lambda x, t, k: next_token_probs(x, 1.0, k)),
+        Mistake("your softmax ran over the wrong dimension: each row of logits (the last dimension) is one "
+                "distribution.", lambda x, t, k: _probs_with(x, t, k, dim=0)),
     ]
-    return check_function(
-        learner_fn,
-        next_token_probs,
-        _probs_cases(),
-        "next-token probabilities",
-        nudge="the temperature rescales the logits before they become probabilities: below 1 the largest logit "
-        "wins more often, above 1 the choice spreads out. With top_k given, every token but the k most likely "
-        "gets probability zero, and the k kept ones still sum to one.",
-        mistakes=mistakes,
-        atol=1e-5,
-    )
+    return check_function(learner_fn, next_token_probs, _probs_cases(), "next-token probabilities", mistakes=mistakes,
+                          atol=1e-5,
+                          nudge="the temperature rescales the logits before they become probabilities: below 1 the "
+                          "largest logit wins more often, above 1 the choice spreads out. With top_k given, every "
+                          "token but the k most likely gets probability zero, and the k kept ones still sum to one.")

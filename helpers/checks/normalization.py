@@ -29,46 +29,24 @@ def check_layer_norm(learner_fn):
         return x.var(dim=-1, keepdim=True, unbiased=False)
 
     mistakes = [
-        Mistake(
-            "your function ignores the eps it is given: use the argument, not a constant.",
-            lambda x, eps=1e-5: centred(x) / (biased_var(x) + 1e-5).sqrt(),
-        ),
-        Mistake(
-            "there is no eps: with tiny values the variance is near 0 and the division blows up. Add eps to the "
-            "variance, inside the square root.",
-            lambda x, eps=1e-5: centred(x) / biased_var(x).sqrt(),
-        ),
-        Mistake(
-            "eps belongs inside the square root: add it to the variance, then take the root.",
-            lambda x, eps=1e-5: centred(x) / (biased_var(x).sqrt() + eps),
-        ),
-        Mistake(
-            "your variance divides by n - 1 (torch's default, unbiased); layer norm divides by n: unbiased=False.",
-            lambda x, eps=1e-5: centred(x) / (x.var(dim=-1, keepdim=True) + eps).sqrt(),
-        ),
-        Mistake(
-            "your result does not subtract the mean: that is RMSNorm. Layer norm centres each token first.",
-            lambda x, eps=1e-5: x / (biased_var(x) + eps).sqrt(),
-        ),
-        Mistake(
-            "you normalized over the wrong axis (batch norm's): each TOKEN is normalized over its own features, "
-            "the last dimension.",
-            lambda x, eps=1e-5: (
-                (x - x.mean(dim=0, keepdim=True)) / (x.var(dim=0, keepdim=True, unbiased=False) + eps).sqrt()
-            ),
-        ),
+        Mistake("your function ignores the eps it is given: use the argument, not a constant.",
+                lambda x, eps=1e-5: centred(x) / (biased_var(x) + 1e-5).sqrt()),
+        Mistake("there is no eps: with tiny values the variance is near 0 and the division blows up. Add eps to the "
+                "variance, inside the square root.", lambda x, eps=1e-5: centred(x) / biased_var(x).sqrt()),
+        Mistake("eps belongs inside the square root: add it to the variance, then take the root.",
+                lambda x, eps=1e-5: centred(x) / (biased_var(x).sqrt() + eps)),
+        Mistake("your variance divides by n - 1 (torch's default, unbiased); layer norm divides by n: unbiased=False.",
+                lambda x, eps=1e-5: centred(x) / (x.var(dim=-1, keepdim=True) + eps).sqrt()),
+        Mistake("your result does not subtract the mean: that is RMSNorm. Layer norm centres each token first.",
+                lambda x, eps=1e-5: x / (biased_var(x) + eps).sqrt()),
+        Mistake("you normalized over the wrong axis (batch norm's): each TOKEN is normalized over its own features, "
+                "the last dimension.",
+                lambda x, eps=1e-5: (x - x.mean(0, True)) / (x.var(0, keepdim=True, correction=0) + eps).sqrt()),
     ]
-    return check_function(
-        learner_fn,
-        _layer_norm_reference,
-        cases,
-        "layer norm",
-        nudge="each token on its own, over its features: subtract their mean, then divide by their standard "
-        "deviation (the population one, dividing by n), with the small eps added to the variance so that a "
-        "flat token does not divide by zero.",
-        mistakes=mistakes,
-        atol=1e-4,
-    )
+    return check_function(learner_fn, _layer_norm_reference, cases, "layer norm", mistakes=mistakes, atol=1e-4,
+                          nudge="each token on its own, over its features: subtract their mean, then divide by their "
+                          "standard deviation (the population one, dividing by n), with the small eps added to the "
+                          "variance so that a flat token does not divide by zero.")
 
 
 def _rms_norm_reference(x, eps=1e-6):
@@ -88,43 +66,21 @@ def check_rms_norm(learner_fn):
         return x.pow(2).mean(dim=-1, keepdim=True)
 
     mistakes = [
-        Mistake(
-            "your function ignores the eps it is given: use the argument, not a constant.",
-            lambda x, eps=1e-6: x / (mean_square(x) + 1e-6).sqrt(),
-        ),
-        Mistake(
-            "your result matches layer norm: RMSNorm does NOT subtract the mean, it only divides each token by "
-            "its root mean square.",
-            lambda x, eps=1e-6: F.layer_norm(x, x.shape[-1:], eps=eps),
-        ),
-        Mistake(
-            "you divided by the mean square, not its square root.",
-            lambda x, eps=1e-6: x / (mean_square(x) + eps),
-        ),
-        Mistake(
-            "eps belongs inside the square root: add it to the mean square, then take the root.",
-            lambda x, eps=1e-6: x / (mean_square(x).sqrt() + eps),
-        ),
-        Mistake(
-            "there is no eps: add it to the mean square, inside the square root.",
-            lambda x, eps=1e-6: x / mean_square(x).sqrt(),
-        ),
-        Mistake(
-            "you normalized over the wrong axis: each token is divided by the RMS of its OWN features, the last "
-            "dimension.",
-            lambda x, eps=1e-6: x / torch.sqrt(x.pow(2).mean(dim=0, keepdim=True) + eps),
-        ),
+        Mistake("your function ignores the eps it is given: use the argument, not a constant.",
+                lambda x, eps=1e-6: x / (mean_square(x) + 1e-6).sqrt()),
+        Mistake("your result matches layer norm: RMSNorm does NOT subtract the mean, it only divides each token by its "
+                "root mean square.", lambda x, eps=1e-6: F.layer_norm(x, x.shape[-1:], eps=eps)),
+        Mistake("you divided by the mean square, not its square root.", lambda x, eps=1e-6: x / (mean_square(x) + eps)),
+        Mistake("eps belongs inside the square root: add it to the mean square, then take the root.",
+                lambda x, eps=1e-6: x / (mean_square(x).sqrt() + eps)),
+        Mistake("there is no eps: add it to the mean square, inside the square root.",
+                lambda x, eps=1e-6: x / mean_square(x).sqrt()),
+        Mistake("you normalized over the wrong axis: each token is divided by the RMS of its OWN features, the last "
+                "dimension.", lambda x, eps=1e-6: x / torch.sqrt(x.pow(2).mean(dim=0, keepdim=True) + eps)),
     ]
-    return check_function(
-        learner_fn,
-        _rms_norm_reference,
-        cases,
-        "RMSNorm",
-        nudge="each token on its own: divide it by the root of the mean of its squared features, with the small "
-        "eps added before the root. No centring, no learned scale.",
-        mistakes=mistakes,
-        atol=1e-4,
-    )
+    return check_function(learner_fn, _rms_norm_reference, cases, "RMSNorm", mistakes=mistakes, atol=1e-4,
+                          nudge="each token on its own: divide it by the root of the mean of its squared features, "
+                          "with the small eps added before the root. No centring, no learned scale.")
 
 
 # ----------------------------------------------------------------------------- the pre-norm block
@@ -133,6 +89,12 @@ def check_rms_norm(learner_fn):
 def _pre_norm_reference(block, x):
     x = x + block.attn(block.norm1(x))
     return x + block.mlp(block.norm2(x))
+
+
+def _stream_normalized(block, x):  # the slip: the skip path carries norm(x)
+    h = block.norm1(x)
+    h = block.norm2(h + block.attn(h))
+    return h + block.mlp(h)
 
 
 def _post_norm(block, x):
@@ -171,46 +133,26 @@ def check_pre_norm_block(learner_fn):
     """learner_fn(block, x) -> the pre-norm arrangement of block's sublayers and norms:
     x + attn(norm1(x)), then that + mlp(norm2(that)). The blocks given are built post-norm, so block(x) is wrong."""
     mistakes = [
-        Mistake(
-            "your result is the post-norm block (what these blocks compute when called): there the norm comes "
-            "AFTER the addition. In pre-norm only the sublayer's input is normalized; the stream itself never is.",
-            _post_norm,
-        ),
-        Mistake(
-            "you normalized the sublayer's OUTPUT; pre-norm normalizes its INPUT, before the sublayer runs.",
-            lambda block, x: (lambda h: h + block.norm2(block.mlp(h)))(x + block.norm1(block.attn(x))),
-        ),
-        Mistake(
-            "you normalized the stream itself, so the skip path carries norm(x); in pre-norm the skip carries x "
-            "unchanged and only the copy that goes into the sublayer is normalized.",
-            lambda block, x: (lambda h: h + block.mlp(h))(block.norm2((lambda n: n + block.attn(n))(block.norm1(x)))),
-        ),
-        Mistake(
-            "your MLP read the block's input x; in the sequential block it reads the stream AFTER attention "
-            "added its branch.",
-            lambda block, x: x + block.attn(block.norm1(x)) + block.mlp(block.norm2(x)),
-        ),
-        Mistake(
-            "each sublayer has its own norm (its own gamma and beta): norm1 before attention, norm2 before the MLP.",
-            lambda block, x: (lambda h: h + block.mlp(block.norm1(h)))(x + block.attn(block.norm1(x))),
-        ),
-        Mistake(
-            "your block has no skip connections: each sublayer's output is ADDED to the stream.",
-            lambda block, x: block.mlp(block.norm2(block.attn(block.norm1(x)))),
-        ),
-        Mistake(
-            "the MLP is missing: a block has two sublayers, attention and then the MLP, each with its own norm.",
-            lambda block, x: x + block.attn(block.norm1(x)),
-        ),
+        Mistake("your result is the post-norm block (what these blocks compute when called): there the norm comes "
+                "AFTER the addition. In pre-norm only the sublayer's input is normalized; the stream itself never is.",
+                _post_norm),
+        Mistake("you normalized the sublayer's OUTPUT; pre-norm normalizes its INPUT, before the sublayer runs.",
+                lambda block, x: (lambda h: h + block.norm2(block.mlp(h)))(x + block.norm1(block.attn(x)))),
+        Mistake("you normalized the stream itself, so the skip path carries norm(x); in pre-norm the skip carries x "
+                "unchanged and only the copy that goes into the sublayer is normalized.",
+                lambda block, x: _stream_normalized(block, x)),
+        Mistake("your MLP read the block's input x; in the sequential block it reads the stream AFTER attention added "
+                "its branch.", lambda block, x: x + block.attn(block.norm1(x)) + block.mlp(block.norm2(x))),
+        Mistake("each sublayer has its own norm (its own gamma and beta): norm1 before attention, norm2 before the "
+                "MLP.",
+                lambda block, x: (lambda h: h + block.mlp(block.norm1(h)))(x + block.attn(block.norm1(x)))),
+        Mistake("your block has no skip connections: each sublayer's output is ADDED to the stream.",
+                lambda block, x: block.mlp(block.norm2(block.attn(block.norm1(x))))),
+        Mistake("the MLP is missing: a block has two sublayers, attention and then the MLP, each with its own norm.",
+                lambda block, x: x + block.attn(block.norm1(x))),
     ]
-    return check_function(
-        learner_fn,
-        _pre_norm_reference,
-        _pre_norm_cases(),
-        "pre-norm block",
-        nudge="leave the stream alone: before each sublayer, normalize what the sublayer reads (with that "
-        "sublayer's own norm), run the sublayer, and add its output to the stream. Attention first; the MLP "
-        "then reads the stream after attention's update.",
-        mistakes=mistakes,
-        atol=1e-5,
-    )
+    return check_function(learner_fn, _pre_norm_reference, _pre_norm_cases(), "pre-norm block", mistakes=mistakes,
+                          atol=1e-5,
+                          nudge="leave the stream alone: before each sublayer, normalize what the sublayer reads (with "
+                          "that sublayer's own norm), run the sublayer, and add its output to the stream. Attention "
+                          "first; the MLP then reads the stream after attention's update.")

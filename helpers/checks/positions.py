@@ -26,37 +26,23 @@ def check_sinusoidal_encoding(learner_fn):
     """learner_fn(seq_len, d_model) -> (seq_len, d_model) sinusoidal positional encoding."""
     cases = [(f"seq_len={n}, d_model={d}", (n, d)) for n, d in [(4, 6), (10, 16), (1, 8), (7, 5)]]
     mistakes = [
-        Mistake(
-            "sine and cosine are swapped: the even columns 2i hold the sine, the odd columns 2i + 1 the cosine.",
-            lambda n, d: _sinusoidal(n, d, cos_first=True),
-        ),
-        Mistake(
-            "the frequency must fall with the PAIR index: the exponent is 2i / d_model, where 2i is the even "
-            "column of the pair, not the column index itself times two.",
-            lambda n, d: _sinusoidal(n, d, exponent=4),
-        ),
-        Mistake(
-            "the first position is 0, not 1: positions count from 0 (so row 0 is sin 0 = 0, cos 0 = 1).",
-            lambda n, d: _sinusoidal(n, d, start=1),
-        ),
-        Mistake(
-            "yours puts all the sines first and then all the cosines; they are interleaved: column 2i is a "
-            "sine and column 2i + 1 the cosine of the same angle.",
-            lambda n, d: _sinusoidal(n, d, halves=True),
-        ),
+        Mistake("sine and cosine are swapped: the even columns 2i hold the sine, the odd columns 2i + 1 the cosine.",
+                lambda n, d: _sinusoidal(n, d, cos_first=True)),
+        Mistake("the frequency must fall with the PAIR index: the exponent is 2i / d_model, where 2i is the even "
+                "column of the pair, not the column index itself times two.",
+                lambda n, d: _sinusoidal(n, d, exponent=4)),
+        Mistake("the first position is 0, not 1: positions count from 0 (so row 0 is sin 0 = 0, cos 0 = 1).",
+                lambda n, d: _sinusoidal(n, d, start=1)),
+        Mistake("yours puts all the sines first and then all the cosines; they are interleaved: column 2i is a sine "
+                "and column 2i + 1 the cosine of the same angle.", lambda n, d: _sinusoidal(n, d, halves=True)),
         Mistake("the base is 10000, the constant of the original paper.", lambda n, d: _sinusoidal(n, d, base=1000.0)),
     ]
-    return check_function(
-        learner_fn,
-        layers.sinusoidal_positional_encoding,
-        cases,
-        "sinusoidal positional encoding",
-        nudge="each position gets one row. The columns come in pairs, a sine and then a cosine of the same angle; "
-        "the angle is the position divided by a wavelength that grows geometrically from one pair to the next, "
-        "with base ten thousand over the model width. An odd width ends on a lone sine column.",
-        mistakes=mistakes,
-        atol=1e-4,
-    )
+    return check_function(learner_fn, layers.sinusoidal_positional_encoding, cases, "sinusoidal positional encoding",
+                          mistakes=mistakes, atol=1e-4,
+                          nudge="each position gets one row. The columns come in pairs, a sine and then a cosine of "
+                          "the same angle; the angle is the position divided by a wavelength that grows geometrically "
+                          "from one pair to the next, with base ten thousand over the model width. An odd width ends "
+                          "on a lone sine column.")
 
 
 def _order_invariance_cases():
@@ -170,42 +156,22 @@ def check_rotary(learner_fn):
         ("batch 1, x of shape (1, 3, 16)", (randn(1, 3, 16, seed=5),)),
     ]
     mistakes = [
-        Mistake(
-            "yours turns every pair the other way (clockwise). Turn by +angle: the first feature of a pair becomes "
-            "first * cos - second * sin, the second becomes first * sin + second * cos.",
-            lambda x: _rotate(x, sign=-1.0),
-        ),
-        Mistake(
-            "the first position is 0, not 1: row 0 must come out unchanged (it turns by 0).",
-            lambda x: _rotate(x, start=1),
-        ),
-        Mistake(
-            "yours pairs feature i with feature i + d/2 (the two halves); here a pair is two neighbouring "
-            "features, 2i and 2i + 1, as in the sinusoidal table.",
-            lambda x: _rotate(x, halves=True),
-        ),
-        Mistake(
-            "every row turns by the same angles in yours: the angle of pair i at position p is p times omega_i, "
-            "so it grows with the position.",
-            lambda x: _rotate(x, same_angle=True),
-        ),
-        Mistake(
-            "the speed of pair i is 1 / 10000^(2i / d), with 2i the pair's first column, not the pair index "
-            "times four.",
-            lambda x: _rotate(x, exponent=4),
-        ),
+        Mistake("yours turns every pair the other way (clockwise). Turn by +angle: the first feature of a pair becomes "
+                "first * cos - second * sin, the second becomes first * sin + second * cos.",
+                lambda x: _rotate(x, sign=-1.0)),
+        Mistake("the first position is 0, not 1: row 0 must come out unchanged (it turns by 0).",
+                lambda x: _rotate(x, start=1)),
+        Mistake("yours pairs feature i with feature i + d/2 (the two halves); here a pair is two neighbouring "
+                "features, 2i and 2i + 1, as in the sinusoidal table.", lambda x: _rotate(x, halves=True)),
+        Mistake("every row turns by the same angles in yours: the angle of pair i at position p is p times omega_i, so "
+                "it grows with the position.", lambda x: _rotate(x, same_angle=True)),
+        Mistake("the speed of pair i is 1 / 10000^(2i / d), with 2i the pair's first column, not the pair index times "
+                "four.", lambda x: _rotate(x, exponent=4)),
     ]
-    return check_function(
-        learner_fn,
-        _rotate,
-        cases,
-        "rotary position embedding",
-        nudge="read each pair of neighbouring features as a point in the plane. At position p, turn every point "
-        "counterclockwise by p times its pair's speed, with the same speeds as the sinusoidal encoding. Row 0 "
-        "stays as it is, and turning never changes a pair's length.",
-        mistakes=mistakes,
-        atol=1e-4,
-    )
+    return check_function(learner_fn, _rotate, cases, "rotary position embedding", mistakes=mistakes, atol=1e-4,
+                          nudge="read each pair of neighbouring features as a point in the plane. At position p, turn "
+                          "every point counterclockwise by p times its pair's speed, with the same speeds as the "
+                          "sinusoidal encoding. Row 0 stays as it is, and turning never changes a pair's length.")
 
 
 WHY.update(

@@ -43,39 +43,22 @@ def _off_diagonal_mean(sims):
 def check_mean_pairwise_cosine(learner_fn):
     """learner_fn(x (batch, seq, d)) -> one number: the mean cosine similarity over pairs of different tokens."""
     mistakes = [
-        Mistake(
-            "your result includes each token's similarity with itself (always 1): leave out the diagonal, and "
-            "count only the seq * (seq - 1) pairs of different tokens.",
-            lambda x: _gram(x).mean(),
-        ),
-        Mistake(
-            "you left out the diagonal's values but still divided by all seq * seq entries.",
-            lambda x: ((_gram(x).sum(dim=(-2, -1)) - x.shape[-2]) / x.shape[-2] ** 2).mean(),
-        ),
-        Mistake(
-            "your result gives one number per sequence: average over the batch as well and return one number.",
-            lambda x: _off_diagonal_mean(_gram(x)),
-        ),
-        Mistake(
-            "your result uses raw dot products: divide every token by its length first, so that only directions count.",
-            lambda x: _off_diagonal_mean(x @ x.transpose(-2, -1)).mean(),
-        ),
-        Mistake(
-            "you normalized along the wrong axis: each TOKEN (a row of d features) gets length 1.",
-            lambda x: _off_diagonal_mean(_gram(x, dim=-2)).mean(),
-        ),
+        Mistake("your result includes each token's similarity with itself (always 1): leave out the diagonal, and "
+                "count only the seq * (seq - 1) pairs of different tokens.", lambda x: _gram(x).mean()),
+        Mistake("you left out the diagonal's values but still divided by all seq * seq entries.",
+                lambda x: ((_gram(x).sum(dim=(-2, -1)) - x.shape[-2]) / x.shape[-2] ** 2).mean()),
+        Mistake("your result gives one number per sequence: average over the batch as well and return one number.",
+                lambda x: _off_diagonal_mean(_gram(x))),
+        Mistake("your result uses raw dot products: divide every token by its length first, so that only directions "
+                "count.", lambda x: _off_diagonal_mean(x @ x.transpose(-2, -1)).mean()),
+        Mistake("you normalized along the wrong axis: each TOKEN (a row of d features) gets length 1.",
+                lambda x: _off_diagonal_mean(_gram(x, dim=-2)).mean()),
     ]
-    return check_function(
-        learner_fn,
-        _cosine_reference,
-        _cosine_cases(),
-        "mean pairwise cosine",
-        nudge="the cosine of two tokens compares their directions only, so give every token length one first. "
-        "Then take the cosine of every pair of DIFFERENT tokens in a sequence, average them, and average over the "
-        "batch: one number in the end.",
-        mistakes=mistakes,
-        atol=1e-4,
-    )
+    return check_function(learner_fn, _cosine_reference, _cosine_cases(), "mean pairwise cosine", mistakes=mistakes,
+                          atol=1e-4,
+                          nudge="the cosine of two tokens compares their directions only, so give every token length "
+                          "one first. Then take the cosine of every pair of DIFFERENT tokens in a sequence, average "
+                          "them, and average over the batch: one number in the end.")
 
 
 # ----------------------------------------------------------------------------- the parallel block
@@ -106,37 +89,20 @@ def _parallel_cases():
 def check_parallel_block(learner_fn):
     """learner_fn(x, attn, mlp) -> x + attn(x) + mlp(x): both sublayers read the same x (GPT-J, PaLM)."""
     mistakes = [
-        Mistake(
-            "your MLP read the stream AFTER attention, as in the sequential block; in the parallel block both "
-            "sublayers read the same input x.",
-            lambda x, attn, mlp: x + attn(x) + mlp(x + attn(x)),
-        ),
-        Mistake(
-            "your result has no skip connection: the input x itself belongs in the sum too.",
-            lambda x, attn, mlp: attn(x) + mlp(x),
-        ),
-        Mistake(
-            "you added x twice, once around each sublayer; the stream carries x once, and both branches are added "
-            "to it.",
-            lambda x, attn, mlp: 2 * x + attn(x) + mlp(x),
-        ),
+        Mistake("your MLP read the stream AFTER attention, as in the sequential block; in the parallel block both "
+                "sublayers read the same input x.", lambda x, attn, mlp: x + attn(x) + mlp(x + attn(x))),
+        Mistake("your result has no skip connection: the input x itself belongs in the sum too.",
+                lambda x, attn, mlp: attn(x) + mlp(x)),
+        Mistake("you added x twice, once around each sublayer; the stream carries x once, and both branches are added "
+                "to it.", lambda x, attn, mlp: 2 * x + attn(x) + mlp(x)),
         Mistake("the MLP's branch is missing from your sum.", lambda x, attn, mlp: x + attn(x)),
         Mistake("the attention's branch is missing from your sum.", lambda x, attn, mlp: x + mlp(x)),
-        Mistake(
-            "you chained the sublayers (the MLP read attention's output) with no skip; here both read x, and x "
-            "is added back.",
-            lambda x, attn, mlp: mlp(attn(x)),
-        ),
+        Mistake("you chained the sublayers (the MLP read attention's output) with no skip; here both read x, and x is "
+                "added back.", lambda x, attn, mlp: mlp(attn(x))),
     ]
-    return check_function(
-        learner_fn,
-        _parallel_reference,
-        _parallel_cases(),
-        "parallel block",
-        nudge="in this block the two sublayers do not wait for each other: both read the same input. The block "
-        "returns the input itself plus what each of the two sublayers made of it.",
-        mistakes=mistakes,
-    )
+    return check_function(learner_fn, _parallel_reference, _parallel_cases(), "parallel block", mistakes=mistakes,
+                          nudge="in this block the two sublayers do not wait for each other: both read the same input. "
+                          "The block returns the input itself plus what each of the two sublayers made of it.")
 
 
 # ----------------------------------------------------------------------------- the stream as a sum of paths
@@ -199,45 +165,24 @@ def check_paths_by_length(learner_fn):
     h -> h @ W of the residual stack h = h + h @ W, in order; together they add up to the stack's output."""
     mistakes = [
         Mistake(W_AT_H, lambda x, weights: _paths_reference(x, weights, left=True)),
-        Mistake(
-            "you returned the stack's output itself; split it into one tensor per path length, from 0 sublayers "
-            "to all of them.",
-            _stack_output,
-        ),
-        Mistake(
-            "your list has no entry for the path through no sublayer at all: entry 0 is that path, the input "
-            "itself, which the skips carry to the top.",
-            lambda x, weights: _paths_reference(x, weights)[1:],
-        ),
-        Mistake(
-            "some of your paths pass through the same sublayer twice: when the paths are extended by one "
-            "sublayer, extend them as they were BEFORE that sublayer, not the ones already extended by it.",
-            _paths_updated_in_place,
-        ),
-        Mistake(
-            "along your paths the later sublayers come first; a path meets the sublayers from the bottom of the "
-            "stack up, so the earliest sublayer's matrix multiplies first.",
-            lambda x, weights: _paths_by_subsets(x, weights, order=-1),
-        ),
-        Mistake(
-            "entry k of yours sums the paths through UP TO k sublayers; count each path once, under its exact length.",
-            lambda x, weights: tuple(itertools.accumulate(_paths_reference(x, weights))),
-        ),
-        Mistake(
-            "entry k of yours is what sublayer k alone adds to x; entry k sums every path through exactly k "
-            "sublayers, whichever they are.",
-            lambda x, weights: (x, *(x @ w for w in weights)),
-        ),
+        Mistake("you returned the stack's output itself; split it into one tensor per path length, from 0 sublayers to "
+                "all of them.", _stack_output),
+        Mistake("your list has no entry for the path through no sublayer at all: entry 0 is that path, the input "
+                "itself, which the skips carry to the top.", lambda x, weights: _paths_reference(x, weights)[1:]),
+        Mistake("some of your paths pass through the same sublayer twice: when the paths are extended by one sublayer, "
+                "extend them as they were BEFORE that sublayer, not the ones already extended by it.",
+                _paths_updated_in_place),
+        Mistake("along your paths the later sublayers come first; a path meets the sublayers from the bottom of the "
+                "stack up, so the earliest sublayer's matrix multiplies first.",
+                lambda x, weights: _paths_by_subsets(x, weights, order=-1)),
+        Mistake("entry k of yours sums the paths through UP TO k sublayers; count each path once, under its exact "
+                "length.", lambda x, weights: tuple(itertools.accumulate(_paths_reference(x, weights)))),
+        Mistake("entry k of yours is what sublayer k alone adds to x; entry k sums every path through exactly k "
+                "sublayers, whichever they are.", lambda x, weights: (x, *(x @ w for w in weights))),
     ]
-    return check_function(
-        learner_fn,
-        _paths_reference,
-        _paths_cases(),
-        "paths by length",
-        nudge="each skip block offers every path two ways on: around the sublayer, unchanged, or through it, "
-        "multiplied by its matrix. Build the paths up sublayer by sublayer, keeping one running sum per path "
-        "length; or list every choice of sublayers directly. The sums over all lengths add up to the stack's "
-        "output.",
-        mistakes=mistakes,
-        error_hints=[("cannot be multiplied", W_AT_H)],
-    )
+    return check_function(learner_fn, _paths_reference, _paths_cases(), "paths by length", mistakes=mistakes,
+                          nudge="each skip block offers every path two ways on: around the sublayer, unchanged, or "
+                          "through it, multiplied by its matrix. Build the paths up sublayer by sublayer, keeping one "
+                          "running sum per path length; or list every choice of sublayers directly. The sums over all "
+                          "lengths add up to the stack's output.",
+                          error_hints=[("cannot be multiplied", W_AT_H)])
