@@ -7,8 +7,6 @@ import torch
 from .. import layers
 from .core import WHY, Mistake, check_function, randn
 
-__all__ = ["check_attention", "check_attention_mask", "check_causal_mask", "check_merge_heads", "check_split_heads"]
-
 
 def _attention(q, k, v, scale=None, dim=-1):
     """softmax(q k^T * scale) v over `dim`, for the checker's known mistakes; scale defaults to 1 / sqrt(d_k)."""
@@ -20,15 +18,11 @@ def check_attention(learner_fn):
     """learner_fn(q, k, v) -> output (..., seq_q, d_v) alone, as the exercise asks (not (output, weights))."""
     cases = [
         ("q, k, v of shape (3, 4)", (randn(3, 4, seed=1), randn(3, 4, seed=2), randn(3, 4, seed=3))),
-        (
-            "d_k = 4 but d_v = 16: q, k of shape (5, 4), v of shape (5, 16)",
-            (randn(5, 4, seed=8) * 2, randn(5, 4, seed=9) * 2, randn(5, 16, seed=10)),
-        ),
+        ("d_k = 4 but d_v = 16: q, k of shape (5, 4), v of shape (5, 16)",
+         (randn(5, 4, seed=8) * 2, randn(5, 4, seed=9) * 2, randn(5, 16, seed=10))),
         ("a batch: q (2, 5, 8), k and v (2, 6, 8)", (randn(2, 5, 8, seed=4), *randn(2, 2, 6, 8, seed=5))),
-        (
-            "batch 1, odd sizes: q (1, 3, 7), k (1, 5, 7), v (1, 5, 3)",
-            (randn(1, 3, 7, seed=11), randn(1, 5, 7, seed=12), randn(1, 5, 3, seed=13)),
-        ),
+        ("batch 1, odd sizes: q (1, 3, 7), k (1, 5, 7), v (1, 5, 3)",
+         (randn(1, 3, 7, seed=11), randn(1, 5, 7, seed=12), randn(1, 5, 3, seed=13))),
         ("large d_k = 64: q, k, v of shape (3, 1, 4, 64)", tuple(randn(3, 1, 4, 64, seed=7))),
     ]
     mistakes = [
@@ -51,18 +45,12 @@ def check_attention(learner_fn):
                           nudge="every query scores every key by a dot product; the scores are scaled down by the "
                           "square root of the key width, turned into weights that sum to one over the keys, and the "
                           "output of each query is the weighted average of the values.",
-                          error_hints=[
-            (
-                "cannot be multiplied",
-                "check the shapes: a query's dot product with every key needs k transposed "
-                "on its last two dimensions, and the weights (seq_q, seq_k) then multiply v (seq_k, d_v).",
-            ),
-            (
-                "must match the size of tensor",
-                "on a batch, k.T reverses ALL the dimensions of k, batch included; transpose only the last two, "
-                "k.transpose(-2, -1) (or k.mT).",
-            ),
-        ])
+                          error_hints=[("cannot be multiplied", "check the shapes: a query's dot product with every "
+                                        "key needs k transposed on its last two dimensions, and the weights (seq_q, "
+                                        "seq_k) then multiply v (seq_k, d_v)."),
+                                       ("must match the size of tensor", "on a batch, k.T reverses ALL the dimensions "
+                                        "of k, batch included; transpose only the last two, k.transpose(-2, -1) (or "
+                                        "k.mT).")])
 
 
 def check_causal_mask(learner_fn):
@@ -128,13 +116,8 @@ def check_merge_heads(learner_fn):
     return check_function(learner_fn, layers.merge_heads, cases, "merge heads", mistakes=mistakes, atol=0,
                           nudge="undo the split: bring the sequence dimension back next to the batch, then lay each "
                           "token's heads side by side, head 0's features first.",
-                          error_hints=[
-            (
-                "view size is not compatible",
-                "after a transpose the tensor is not contiguous in memory, so .view "
-                "fails there: use .reshape (or .contiguous().view).",
-            ),
-        ])
+                          error_hints=[("view size is not compatible", "after a transpose the tensor is not contiguous "
+                                        "in memory, so .view fails there: use .reshape (or .contiguous().view).")])
 
 
 def _attention_mask(lengths, seq_len, causal, *, inverted=False, on_queries=False, both=False, upper=False):

@@ -1,5 +1,6 @@
 """The core every checker shares: run the learner's function safely, compare, pick a hint, print one verdict."""
 
+import collections
 import contextlib
 import math
 import pathlib
@@ -7,36 +8,14 @@ import re
 
 import torch
 
-__all__ = [
-    "Verdict",
-    "Mistake",
-    "check_function",
-    "check_prediction",
-    "compare",
-    "describe",
-    "function_name",
-    "randn",
-    "run_learner",
-    "solution",
-    "verdict",
-]
-
-SIGNATURE_HINTS = [
-    (
-        "positional argument",
-        "the checker calls your function with the arguments the exercise names: keep its "
-        "signature as given (the def line of the exercise).",
-    ),
-]
+SIGNATURE_HINTS = [("positional argument", "the checker calls your function with the arguments the exercise names: "
+                    "keep its signature as given (the def line of the exercise).")]
 STUCK = "Stuck? `helpers.checks.solution({name!r})` shows a worked solution."
 
 
 class Verdict:
-    """What a checker found. Truthy when the exercise passed, so `assert check_x(fn)` guards a lesson's reference.
-
-    The verdict is printed when it is made; in Jupyter the object itself shows nothing (no `True`/`False`
-    echo under a checker cell), in plain Python its repr reads like the printed verdict.
-    """
+    """What a checker found, printed when made: truthy when passed (`assert check_x(fn)` guards a lesson's
+    reference), silent in Jupyter (no `True`/`False` echo), its repr like the printed verdict in plain Python."""
 
     def __init__(self, name, passed, problem=None, hint=None, n_cases=0):
         self.name, self.passed, self.problem, self.hint, self.n_cases = name, passed, problem, hint, n_cases
@@ -87,7 +66,7 @@ def describe(value):
 
 def _as_number(value):
     """A Python float for a number-like value (int, float, numpy scalar, 0-d tensor), else None. bool is no number."""
-    if isinstance(value, bool) or isinstance(value, (str, bytes)):
+    if isinstance(value, (bool, str, bytes)):
         return None
     if isinstance(value, torch.Tensor):
         if value.dim() != 0 or value.dtype == torch.bool or value.is_complex() or value.device.type == "meta":
@@ -224,38 +203,28 @@ class LearnerError(Exception):
 
 
 def run_learner(fn, args, kwargs=None):
-    """Call fn(*args) on copies of args, seeded, and return its result; raise LearnerError if it did not return one.
-
-    Catches everything the learner's code raises (SystemExit and KeyboardInterrupt included), and an input
-    changed in place. The notebook's random state is left alone, and the learner's own draws are the same
-    on every run.
-    """
+    """fn(*args) on copies of args, seeded (the notebook's random state left alone), or LearnerError saying why not:
+    anything it raised (SystemExit and KeyboardInterrupt too), an input changed in place, None returned."""
     fresh, pristine = _clone(tuple(args)), _clone(tuple(args))
     try:
         with torch.random.fork_rng(devices=[]), _exit_raises():
             torch.manual_seed(0)
             result = fn(*fresh, **(kwargs or {}))
-    except NotImplementedError as error:
-        raise LearnerError(
-            "not implemented yet: replace the `raise NotImplementedError` with your code", True
-        ) from error
+    except NotImplementedError:
+        why = "not implemented yet: replace the `raise NotImplementedError` with your code"
+        raise LearnerError(why, True) from None
     except SystemExit as error:
-        raise LearnerError(
-            "your function raised SystemExit (it called exit() or sys.exit()): return the result instead", error=error
-        ) from None
+        why = "(it called exit() or sys.exit()): return the result instead"
+        raise LearnerError(f"your function raised SystemExit {why}", error=error) from None
     except KeyboardInterrupt as error:
-        raise LearnerError(
-            "your function raised KeyboardInterrupt (or was stopped) before it returned: is there a loop that never "
-            "ends?",
-            error=error,
-        ) from None
+        why = "(or was stopped) before it returned: is there a loop that never ends?"
+        raise LearnerError(f"your function raised KeyboardInterrupt {why}", error=error) from None
     except BaseException as error:  # a learner's bug: report it, never raise it
         raise LearnerError(f"your function raised {type(error).__name__}: {error}", error=error) from None
     if _changed(pristine, fresh):
-        raise LearnerError(
-            "your function changed its input in place (an in-place operation such as `+=`, `-=` or a method ending "
-            "in `_`): the caller's tensor must stay as it was, so build a new tensor instead"
-        )
+        raise LearnerError("your function changed its input in place (an in-place operation such as `+=`, `-=` or "
+                           "a method ending in `_`): the caller's tensor must stay as it was, so build a new tensor "
+                           "instead")
     if result is None:
         raise LearnerError("your function returned None: is the `return` missing?")
     return result
@@ -266,12 +235,9 @@ def function_name(fn):
     return name if name and name.isidentifier() else None
 
 
-class Mistake:
-    """A known wrong answer: `wrong(*args)` computes it, `hint` names the slip. Matched against what the learner
-    returned on the failing test case (and only where the slip differs from the right answer)."""
-
-    def __init__(self, hint, wrong):
-        self.hint, self.wrong = hint, wrong
+# A known wrong answer: `wrong(*args)` computes it, `hint` names the slip. Matched against what the learner returned
+# on the failing test case (and only where the slip differs from the right answer).
+Mistake = collections.namedtuple("Mistake", ["hint", "wrong"])
 
 
 def _match_mistake(got, args, expected, mistakes, atol, rtol):
@@ -282,33 +248,16 @@ def _match_mistake(got, args, expected, mistakes, atol, rtol):
                 wrong = mistake.wrong(*_clone(tuple(args)))
         except Exception:  # a slip that does not apply to these inputs
             continue
-        if (
-            compare(wrong, expected, atol, rtol) is not None
-            and compare(got, wrong, atol, rtol, nonfinite_ok=True) is None
-        ):
+        if compare(wrong, expected, atol, rtol) is not None and compare(got, wrong, atol, rtol, True) is None:
             return mistake.hint
     return None
 
 
-def check_function(
-    learner_fn,
-    reference_fn,
-    cases,
-    name,
-    atol=1e-5,
-    adapt=None,
-    *,
-    nudge="",
-    mistakes=(),
-    error_hints=(),
-    rtol=0.0,
-):
+def check_function(learner_fn, reference_fn, cases, name, atol=1e-5, *, nudge="", mistakes=(), error_hints=(), rtol=0):
     """Run learner_fn and reference_fn on each case and print one verdict; return a Verdict.
 
-    cases: list of (description, args tuple). adapt(result) may reshape the learner's result first (e.g.
-    keep only the output of a function that also returns weights).
-    nudge: what to think about, in words and without code; shown on the untouched stub and on a wrong answer
-    that matches no known slip.
+    cases: list of (description, args tuple). nudge: what to think about, in words and without code; shown on the
+    untouched stub and on a wrong answer that matches no known slip.
     mistakes: Mistake(hint, wrong_fn) for each known slip; the first that reproduces the learner's result
     on the failing case gives its hint.
     error_hints: (text in the error message, hint) for errors with a known cause.
@@ -327,11 +276,6 @@ def check_function(
             known = [*error_hints, *SIGNATURE_HINTS] if isinstance(failure.error, TypeError) else error_hints
             targeted = next((h for text, h in known if text in message), None)
             return verdict(name, f"for {description}, {failure.message}", targeted or nudge, stuck=stuck)
-        if adapt is not None:
-            try:
-                got = adapt(got)
-            except Exception:  # an unexpected structure: compare() below says what came back
-                pass
         problem = compare(got, expected, atol, rtol)
         if problem:
             targeted = _match_mistake(got, args, expected, mistakes, atol, rtol)
@@ -348,16 +292,12 @@ def randn(*shape, seed):
 
 
 def check_prediction(name, guess, measured, *, tolerance=None, relative=None, why=None):
-    """Compare a learner's prediction with what the next cell measured, and say how close it was.
+    """Say how close a learner's prediction came to what the next cell measured; never raises, returns None.
 
-    guess: what the learner wrote down before running (a number, a bool, or a word); None means no
-    prediction was made. tolerance / relative: how far off a number may be and still count as close
-    (absolute, or a fraction of the measured value; default 10 % of it). why: one sentence that explains
-    the measurement, shown when the guess was off; by default the one registered under `name` in WHY (a lesson's
-    checks module registers it, so the explanation is not in the measuring cell's source, where a learner would
-    read it before guessing). A word is matched loosely (case, articles, plural and -ed/-ing forms: "the shift",
-    "shifted" and "Shifts" all match "shift"). Never raises and never fails the lesson: it returns None, so
-    assert the measurement itself in the lesson.
+    guess: a number, a bool or a word written down before running (None: no prediction). tolerance / relative: how
+    far off a number may be (absolute, or a fraction of the measured value; default 10 %). why: shown after a wrong
+    guess; by default WHY[name], registered by the lesson's checks module so that the measuring cell's source does
+    not show it. Words match loosely: "the shift", "shifted" and "Shifts" all match "shift".
     """
     if why is None:
         why = WHY.get(name, "")
@@ -438,11 +378,8 @@ def _solution_cells(notebooks=NOTEBOOKS):
 
 
 def solution(name):
-    """Print the worked solution of the exercise whose function (or class) is called `name`.
-
-    The solution is read from the lesson notebook beside the learner's version (notebooks/NN_*.ipynb), so
-    there is one copy of it. `name` may also be the function itself.
-    """
+    """Print the worked solution of the exercise whose function (or class, or the function itself) is `name`,
+    read from the lesson notebook beside the learner's version (notebooks/NN_*.ipynb): one copy of it."""
     if callable(name) and hasattr(name, "__name__"):
         name = name.__name__
     cells = _solution_cells()

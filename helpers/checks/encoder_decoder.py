@@ -6,8 +6,6 @@ import torch.nn.functional as F
 from .. import layers
 from .core import Mistake, check_function, randn
 
-__all__ = ["check_cross_attention", "check_greedy_decode"]
-
 
 def _mha(d_model, n_heads, seed):
     torch.manual_seed(seed)
@@ -43,18 +41,12 @@ def check_cross_attention(learner_fn):
     """
     with torch.no_grad():
         cases = [
-            (
-                "x and memory of shape (2, 4, 8), 2 heads",
-                (randn(2, 4, 8, seed=1), randn(2, 4, 8, seed=2), _mha(8, 2, 0)),
-            ),
-            (
-                "x (1, 3, 12), a longer memory (1, 5, 12), 3 heads",
-                (randn(1, 3, 12, seed=3), randn(1, 5, 12, seed=4), _mha(12, 3, 1)),
-            ),
-            (
-                "one target position, x (2, 1, 6), memory (2, 7, 6), 1 head",
-                (randn(2, 1, 6, seed=5), randn(2, 7, 6, seed=6), _mha(6, 1, 2)),
-            ),
+            ("x and memory of shape (2, 4, 8), 2 heads",
+             (randn(2, 4, 8, seed=1), randn(2, 4, 8, seed=2), _mha(8, 2, 0))),
+            ("x (1, 3, 12), a longer memory (1, 5, 12), 3 heads",
+             (randn(1, 3, 12, seed=3), randn(1, 5, 12, seed=4), _mha(12, 3, 1))),
+            ("one target position, x (2, 1, 6), memory (2, 7, 6), 1 head",
+             (randn(2, 1, 6, seed=5), randn(2, 7, 6, seed=6), _mha(6, 1, 2))),
         ]
     mistakes = [
         Mistake("your keys and values come from x: that is the decoder's self-attention. In cross-attention only the "

@@ -7,9 +7,6 @@ import torch
 from ..language_model import baseline_losses, next_token_probs
 from .core import Mistake, check_function, randn
 
-__all__ = ["check_bigram_loss", "check_next_token_probs"]
-
-
 # ----------------------------------------------------------------------------- the bigram baseline
 
 
@@ -35,23 +32,15 @@ def _bigram_cases():
     g = torch.Generator().manual_seed(7)
     return [
         # Every pair of the validation text was seen in training: leaving out the smoothing still gives a number.
-        (
-            "train [0, 1, 2, 0, 1, 1, 0] and val [0, 1, 0], vocab_size=3",
-            (torch.tensor([0, 1, 2, 0, 1, 1, 0]), torch.tensor([0, 1, 0]), 3),
-        ),
-        (
-            "a random train text of 50 tokens and val of 17, vocab_size=5",
-            (torch.randint(0, 5, (50,), generator=g), torch.randint(0, 5, (17,), generator=g), 5),
-        ),
+        ("train [0, 1, 2, 0, 1, 1, 0] and val [0, 1, 0], vocab_size=3",
+         (torch.tensor([0, 1, 2, 0, 1, 1, 0]), torch.tensor([0, 1, 0]), 3)),
+        ("a random train text of 50 tokens and val of 17, vocab_size=5",
+         (torch.randint(0, 5, (50,), generator=g), torch.randint(0, 5, (17,), generator=g), 5)),
         # Pair (3, 2) never occurs in training: only the smoothing keeps its loss finite.
-        (
-            "a pair in val that training never saw, vocab_size=4",
-            (torch.tensor([0, 1, 2, 3, 0, 1, 2, 3]), torch.tensor([1, 2, 3, 2]), 4),
-        ),
-        (
-            "a vocabulary larger than the texts use, vocab_size=7",
-            (torch.tensor([4, 2, 4, 2, 2, 4, 1]), torch.tensor([2, 4, 1, 4]), 7),
-        ),
+        ("a pair in val that training never saw, vocab_size=4",
+         (torch.tensor([0, 1, 2, 3, 0, 1, 2, 3]), torch.tensor([1, 2, 3, 2]), 4)),
+        ("a vocabulary larger than the texts use, vocab_size=7",
+         (torch.tensor([4, 2, 4, 2, 2, 4, 1]), torch.tensor([2, 4, 1, 4]), 7)),
     ]
 
 

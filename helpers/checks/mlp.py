@@ -5,8 +5,6 @@ import torch.nn.functional as F
 
 from .core import WHY, Mistake, check_function, randn
 
-__all__ = ["check_collapse_linear", "check_mlp", "check_swiglu"]
-
 
 def _mlp_reference(x, W1, b1, W2, b2):
     return F.linear(F.gelu(F.linear(x, W1, b1)), W2, b2)
@@ -25,10 +23,8 @@ def _mlp_cases():
         ("x of shape (5, 4), d_hidden=16", (randn(5, 4, seed=1) * 2, *weights(4, 16, 10))),
         ("a single token, x of shape (4,)", (randn(4, seed=4) * 2, *weights(4, 16, 40))),
         ("a batch, x of shape (2, 3, 8), d_hidden=32", (randn(2, 3, 8, seed=2) * 2, *weights(8, 32, 20))),
-        (
-            "batch 1, odd sizes, d_hidden=6, not 4 x d_model: x of shape (1, 5, 3)",
-            (randn(1, 5, 3, seed=3) * 2, *weights(3, 6, 30)),
-        ),
+        ("batch 1, odd sizes, d_hidden=6, not 4 x d_model: x of shape (1, 5, 3)",
+         (randn(1, 5, 3, seed=3) * 2, *weights(3, 6, 30))),
     ]
 
 
@@ -55,27 +51,18 @@ def check_mlp(learner_fn):
                           nudge="each token on its own: a linear layer widens it to d_hidden features, GELU bends "
                           "every feature, a second linear layer brings it back to d_model. The weights are stored the "
                           "way PyTorch's linear layer stores them, output features first.",
-                          error_hints=[
-            (
-                "cannot be multiplied",
-                "nn.Linear stores W1 as (d_hidden, d_model), output features first: a token "
-                "of d_model features meets W1 transposed.",
-            ),
-        ])
+                          error_hints=[("cannot be multiplied", "nn.Linear stores W1 as (d_hidden, d_model), output "
+                                        "features first: a token of d_model features meets W1 transposed.")])
 
 
 def check_collapse_linear(learner_fn):
     """learner_fn(W1, b1, W2, b2) -> (W, b): the one nn.Linear equal to Linear(W1, b1) followed by Linear(W2, b2)."""
     cases = [
         ("square layers, all (4, 4)", (randn(4, 4, seed=1), randn(4, seed=2), randn(4, 4, seed=3), randn(4, seed=4))),
-        (
-            "d_in=3 -> d_hidden=5 -> d_out=2",
-            (randn(5, 3, seed=5), randn(5, seed=6), randn(2, 5, seed=7), randn(2, seed=8)),
-        ),
-        (
-            "d_in=1 -> d_hidden=7 -> d_out=3",
-            (randn(7, 1, seed=9), randn(7, seed=10), randn(3, 7, seed=11), randn(3, seed=12)),
-        ),
+        ("d_in=3 -> d_hidden=5 -> d_out=2",
+         (randn(5, 3, seed=5), randn(5, seed=6), randn(2, 5, seed=7), randn(2, seed=8))),
+        ("d_in=1 -> d_hidden=7 -> d_out=3",
+         (randn(7, 1, seed=9), randn(7, seed=10), randn(3, 7, seed=11), randn(3, seed=12))),
     ]
     mistakes = [
         Mistake("the matrices are in the wrong order: x passes W1 first, so W1 is the factor next to x.",
@@ -137,13 +124,9 @@ def check_swiglu(learner_fn):
                           "features; SiLU bends the first, the product of the two, feature by feature, is the gated "
                           "hidden vector, and a third layer brings it back to d_model. The weights are stored output "
                           "features first.",
-                          error_hints=[
-            (
-                "cannot be multiplied",
-                "the weights are stored as (out_features, in_features), as nn.Linear stores them: a token meets "
-                "each matrix transposed.",
-            ),
-        ])
+                          error_hints=[("cannot be multiplied", "the weights are stored as (out_features, "
+                                        "in_features), as nn.Linear stores them: a token meets each matrix "
+                                        "transposed.")])
 
 
 WHY.update(

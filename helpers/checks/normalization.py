@@ -6,8 +6,6 @@ import torch.nn.functional as F
 from .. import layers
 from .core import Mistake, check_function, randn
 
-__all__ = ["check_layer_norm", "check_pre_norm_block", "check_rms_norm"]
-
 
 def _layer_norm_reference(x, eps=1e-5):
     return F.layer_norm(x, x.shape[-1:], eps=eps)
@@ -118,14 +116,10 @@ def _test_block(d_model, n_heads, seed, norm="layer", causal=False):
 def _pre_norm_cases():
     return [
         ("a block of d_model=8, 2 heads, x of shape (2, 5, 8)", (_test_block(8, 2, seed=61), randn(2, 5, 8, seed=62))),
-        (
-            "batch 1, odd sizes: d_model=12, 3 heads, x of shape (1, 7, 12)",
-            (_test_block(12, 3, seed=63), randn(1, 7, 12, seed=64)),
-        ),
-        (
-            "RMSNorm instead of layer norm, causal attention, x of shape (2, 3, 8) times 3 plus 1",
-            (_test_block(8, 4, seed=65, norm="rms", causal=True), randn(2, 3, 8, seed=66) * 3 + 1),
-        ),
+        ("batch 1, odd sizes: d_model=12, 3 heads, x of shape (1, 7, 12)",
+         (_test_block(12, 3, seed=63), randn(1, 7, 12, seed=64))),
+        ("RMSNorm instead of layer norm, causal attention, x of shape (2, 3, 8) times 3 plus 1",
+         (_test_block(8, 4, seed=65, norm="rms", causal=True), randn(2, 3, 8, seed=66) * 3 + 1)),
     ]
 
 

@@ -5,8 +5,6 @@ import torch
 from .. import layers
 from .core import WHY, LearnerError, Mistake, check_function, describe, function_name, randn, run_learner, verdict
 
-__all__ = ["check_order_invariance", "check_rotary", "check_sinusoidal_encoding"]
-
 
 def _sinusoidal(seq_len, d_model, *, base=10000.0, start=0, cos_first=False, exponent=2, halves=False):
     """The sinusoidal encoding and its classic slips, for the checker's known mistakes."""

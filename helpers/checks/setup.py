@@ -4,8 +4,6 @@ import torch
 
 from .core import Mistake, check_function, randn
 
-__all__ = ["check_softmax"]
-
 
 def check_softmax(learner_fn):
     """learner_fn(scores) -> softmax over the last dimension."""

@@ -10,8 +10,6 @@ from .. import layers
 from ..activations import mean_pairwise_cosine
 from .core import Mistake, check_function, randn
 
-__all__ = ["check_mean_pairwise_cosine", "check_parallel_block", "check_paths_by_length"]
-
 
 def _cosine_reference(x):
     return float(mean_pairwise_cosine(x))
@@ -21,10 +19,8 @@ def _cosine_cases():
     direction = randn(1, 1, 5, seed=21)
     return [
         ("x of shape (2, 5, 8)", (randn(2, 5, 8, seed=22),)),
-        (
-            "three tokens pointing the same way, lengths 1, 2 and 5",
-            (direction * torch.tensor([1.0, 2.0, 5.0])[None, :, None],),
-        ),
+        ("three tokens pointing the same way, lengths 1, 2 and 5",
+         (direction * torch.tensor([1.0, 2.0, 5.0])[None, :, None],)),
         ("two opposite tokens, x of shape (1, 2, 3)", (torch.tensor([[[1.0, 2.0, -1.0], [-1.0, -2.0, 1.0]]]),)),
         ("large values, odd sizes: x of shape (3, 7, 5) times 100", (randn(3, 7, 5, seed=23) * 100,)),
     ]
@@ -78,10 +74,8 @@ def _parallel_cases():
         torch.manual_seed(32)
         block = layers.TransformerBlock(8, 2, skip=True, norm=None)
     return [
-        (
-            "token mixing as attention, tanh(h @ W) as the MLP, x of shape (2, 3, 5)",
-            (randn(2, 3, 5, seed=33), _mix_tokens, lambda h: torch.tanh(h @ w)),
-        ),
+        ("token mixing as attention, tanh(h @ W) as the MLP, x of shape (2, 3, 5)",
+         (randn(2, 3, 5, seed=33), _mix_tokens, lambda h: torch.tanh(h @ w))),
         ("helpers' attention and MLP, batch 1, x of shape (1, 7, 8)", (randn(1, 7, 8, seed=34), block.attn, block.mlp)),
     ]
 
@@ -151,10 +145,8 @@ def _paths_cases():
     return [
         ("one sublayer, x of shape (2, 3)", (randn(2, 3, seed=41), [randn(3, 3, seed=42)])),
         ("two sublayers, x of shape (3, 4)", (randn(3, 4, seed=43), [randn(4, 4, seed=44), randn(4, 4, seed=45)])),
-        (
-            "four sublayers, x of shape (1, 5, 6)",
-            (randn(1, 5, 6, seed=46), [randn(6, 6, seed=47 + i) / 6**0.5 for i in range(4)]),
-        ),
+        ("four sublayers, x of shape (1, 5, 6)",
+         (randn(1, 5, 6, seed=46), [randn(6, 6, seed=47 + i) / 6**0.5 for i in range(4)])),
         ("no sublayers at all, x of shape (2, 2)", (randn(2, 2, seed=51), [])),
         ("two sublayers, x of shape (4, 4)", (randn(4, 4, seed=52), [randn(4, 4, seed=53), randn(4, 4, seed=54)])),
     ]
