@@ -60,6 +60,7 @@ def test_prose_is_split_into_core_and_optional_and_the_agenda_adds_it_up(tmp_pat
     plan = preflight.lesson_plan(path, run_seconds=60.0)
     assert (plan["core_words"], plan["optional_words"], plan["core_exercise_min"]) == (17, 19, 10)
     assert plan["core_min"] == round(17 / 130 + 10 + 1) == 11 and plan["block_min"] == 30  # 11 + 10, up to 15s
-    row = preflight.plan_table([plan]).splitlines()[2]
+    row, total = preflight.plan_table([plan]).splitlines()[2:]
     assert row == "| 01_x.ipynb | 17 | 19 | 0 | 10 | 5 | 60 | 11 | 30 |"
+    assert total == "| **total** | 17 | 19 | 0 | 10 | | | 11 | 30 (0.5 h) |"
     assert "| ≤ 25 |" in preflight.plan_table([preflight.lesson_plan(path)])  # no run time: the budget, a bound

@@ -163,6 +163,12 @@ def plan_table(plans):
             f"{p['core_words'] / ALOUD_WORDS_PER_MIN:.0f} | {p['core_exercise_min']} | {p['optional_exercise_min']} | "
             f"{run} | {p['core_min']} | {p['block_min']} |"
         )
+    total = [sum(p[key] for p in plans) for key in ("core_words", "optional_words", "core_exercise_min")]
+    hours = sum(p["block_min"] for p in plans) / 60
+    lines.append(
+        f"| **total** | {total[0]} | {total[1]} | {total[0] / ALOUD_WORDS_PER_MIN:.0f} | {total[2]} | | | "
+        f"{sum(p['core_min'] for p in plans)} | {sum(p['block_min'] for p in plans)} ({hours:.1f} h) |"
+    )
     return "\n".join(lines)
 
 
