@@ -10,9 +10,9 @@ heading (or to a markdown line that says "solution ahead"). In that window, in t
 - below the checker, no cell states an expression of the solution (e.g. "W = W2 W1", "b = W2 b1 + b2" in markdown).
 
 For each prediction: the measuring cell's source has no `why=` (the explanation is registered in
-`helpers.checks.core.WHY` and printed only after the guess), that explanation is nowhere in the notebook's text, and
-for a word answer, the word is not in the markdown between the prediction and its measurement nor in the heading of
-its section.
+`helpers.checks.core.WHY` and printed only after the guess), that explanation is nowhere in the notebook's text, no
+heading stands between the prediction and its measurement (it would read as the result), and for a word answer,
+the word is not in the markdown between the prediction and its measurement nor in the heading of its section.
 """
 
 import ast
@@ -164,6 +164,12 @@ def test_predictions_stay_secret_until_made(path):
     for p, m, guess, name in predictions(cells):
         if re.search(r"\bwhy\s*=", cells[m].source):
             problems.append(f"{name!r}: the measuring cell (cell {m}) shows its explanation (why=) before it runs")
+        for i in range(p + 1, m):
+            if cells[i].cell_type == "markdown" and HEADING.search(cells[i].source):
+                heading = HEADING.search(cells[i].source)
+                line = cells[i].source[heading.start() :].splitlines()[0]
+                problems.append(f"{name!r}: a heading between the prediction and its measurement reads as the result: "
+                                f"{line!r}")
         why = core.WHY.get(name)
         if not why:
             problems.append(f"{name!r}: no explanation registered in helpers.checks.core.WHY")
