@@ -36,7 +36,8 @@ def batched_with_T(q, k, v):  # the first bug of 02's broken_attention: right fo
 ATTENTION_CASES = [
     Passes(my_attention),
     Passes(attention_pieces),
-    Fails(with_weights, ["expected a tensor of shape (3, 4), got a tuple of 2", "the output alone"]),
+    Fails(with_weights, ["expected a tensor of shape (3, 4), got a tuple of 2", "the output alone"],
+          id="returns (output, weights)"),
     Fails(helpers.attention, "you returned (output, weights)", id="helpers.attention returns the weights too"),
     Passes(F.scaled_dot_product_attention, id="torch"),
     Fails(lambda q, k, v: _attention(q, k, v, scale=1.0), "no scaling"),

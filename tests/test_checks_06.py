@@ -84,7 +84,7 @@ CROSS_CASES = [
     ),
     Fails(self_attention, ["x and memory of shape (2, 4, 8)", "keys and values come from x"]),
     Fails(swapped, "swapped"),
-    Fails(no_transpose, ["values are off", "x @ W.T"]),
+    Fails(no_transpose, ["values are off", "x @ W.T"], id="missing .T on in_proj rows"),
     Fails(one_head, "one big head"),
     Fails(causal, ["cross-attention is causal", "EVERY source position"]),
     Fails(no_out_proj, "out_proj"),

@@ -50,7 +50,8 @@ def topk_over_dim0(logits, temperature, top_k):  # right on one row of logits, w
 
 
 BIGRAM_CASES = [
-    Fails(bigram_counts_once, ["train [0, 1, 2, 0, 1, 1, 0]", "adds 1 only ONCE per distinct pair"]),
+    Fails(bigram_counts_once, ["train [0, 1, 2, 0, 1, 1, 0]", "adds 1 only ONCE per distinct pair"],
+          id="counts[a, b] += 1 with index tensors"),
     Passes(bigram_loss),
     Passes(bigram_loss_loops),
     Passes(bigram_loss_bincount),
@@ -103,7 +104,7 @@ PROBS_CASES = [
     Fails(lambda x, t, k: _probs_reference(x * t * t, t, k), ["temperature 0.5", "multiplied by the temperature"]),
     Fails(lambda x, t, k: _probs_reference(x, 1.0, k), "ignored the temperature"),
     Fails(lambda x, t, k: _probs_reference(x, t, None), ["top_k=3", "ignored top_k"]),
-    Fails(topk_over_dim0, ["a batch of shape (2, 6)", "ran over dim=0"]),
+    Fails(topk_over_dim0, ["a batch of shape (2, 6)", "ran over dim=0"], id="logits.topk(k, dim=0)"),
     Fails(
         lambda x, t, k: _probs_reference(x, t, None if k is None else min(k + 1, x.shape[-1])),
         "one too many",
