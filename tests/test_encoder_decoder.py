@@ -160,7 +160,11 @@ def test_decoder_without_cross_attention_ignores_the_source(gen):
     "src_shape, tgt_shape, message",
     [
         ((2, 5, 8), (2, 4, 16), r"src: expected shape \(batch, src_len, d_model\) with last dimension 16.*\(2, 5, 8\)"),
-        ((2, 5, 16), (2, 4, 12), r"tgt: expected shape \(batch, tgt_len, d_model\) with last dimension 16.*\(2, 4, 12\)"),
+        (
+            (2, 5, 16),
+            (2, 4, 12),
+            r"tgt: expected shape \(batch, tgt_len, d_model\) with last dimension 16.*\(2, 4, 12\)",
+        ),
         ((2, 5, 16), (3, 4, 16), r"one batch size.*\(2, 5, 16\).*\(3, 4, 16\)"),
         ((5, 16), (2, 4, 16), r"src: expected shape .* \(2-D\)"),
     ],
