@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import layers
-from .core import Mistake, check_function, randn
+from .core import WHY, Mistake, check_function, randn
 
 __all__ = ["check_cross_attention", "check_greedy_decode"]
 
@@ -171,3 +171,12 @@ def check_greedy_decode(learner_fn):
         mistakes=mistakes,
         atol=0,
     )
+
+
+WHY.update(
+    {
+        "loss without cross-attention": "without the source, the decoder's input (the reversed digits so far) says "
+        "nothing about the next digit, which is random: the best it can do is a uniform guess over the 10 digits, "
+        "whose cross-entropy is ln 10 = 2.30.",
+    }
+)
