@@ -13,7 +13,7 @@ setup        seeds, device, environment report
 """
 
 from . import activations, checks, data, diagram, encoder_decoder, language_model, layers, plotting, setup, training
-from .encoder_decoder import Transformer
+from .encoder_decoder import Transformer, beam_search
 from .language_model import generate
 from .layers import (
     MLP,
@@ -49,6 +49,7 @@ __all__ = [
     "training",
     "encoder_decoder",
     "Transformer",
+    "beam_search",
     "language_model",
     "MLP",
     "BatchNorm",

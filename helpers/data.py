@@ -41,28 +41,52 @@ class _Task:
         return (predicted[scored] == y[scored]).float().mean().item()
 
 
-class ReverseTask(_Task):
-    """x: seq_len random symbols; y: the same symbols reversed, at every position.
+def shift_right(targets, bos_id):
+    """The decoder's input under teacher forcing: BOS, then the targets without their last token."""
+    bos = torch.full_like(targets[:, :1], bos_id)
+    return torch.cat([bos, targets[:, :-1]], dim=1)
 
-    Needs order: position i must fetch the token at position seq_len - 1 - i.
+
+class ReverseTask(_Task):
+    """Source: seq_len random symbols; target: the same symbols reversed. Needs order: target position i
+    must fetch source position seq_len - 1 - i.
+
+    For a model that maps x to y position by position (notebooks 01-05), get_batch -> (x, y), vocab_size =
+    n_symbols. For an encoder-decoder (notebook 06) pass teacher_forcing=True: the vocabulary adds BOS
+    (starts the decoder's input, id n_symbols) and PAD (fills short sequences, id n_symbols + 1), and x is
+    (batch, 2, seq_len), the source and the target shifted right stacked (see encoder_decoder.TeacherForcing).
+    sample(batch_size, generator) -> (source, target) in both. `accuracy` scores the top token at every target
+    position given the true ones before it; encoder_decoder.exact_match scores what greedy decoding generates.
     """
 
-    def __init__(self, n_symbols=10, seq_len=8):
+    def __init__(self, n_symbols=10, seq_len=8, teacher_forcing=False):
         check_positive_int(n_symbols, "n_symbols")
         check_positive_int(seq_len, "seq_len")
-        self.vocab_size, self.seq_len = n_symbols, seq_len
+        self.n_symbols, self.seq_len, self.teacher_forcing = n_symbols, seq_len, teacher_forcing
+        self.bos, self.pad = n_symbols, n_symbols + 1
+        self.vocab_size = n_symbols + 2 if teacher_forcing else n_symbols
+
+    def _target(self, x):
+        return x.flip(-1)
+
+    def sample(self, batch_size, generator=None):
+        """(source, target) token ids, each (batch, seq_len)."""
+        x, y = self.get_batch(batch_size, generator)
+        return (x[:, 0] if self.teacher_forcing else x), y
 
     def _make(self, batch_size, generator):
-        x = torch.randint(0, self.vocab_size, (batch_size, self.seq_len), generator=generator)
-        return x, x.flip(-1)
+        src = torch.randint(0, self.n_symbols, (batch_size, self.seq_len), generator=generator)
+        tgt = self._target(src)
+        if self.teacher_forcing:
+            return torch.stack([src, shift_right(tgt, self.bos)], dim=1), tgt
+        return src, tgt
 
 
 class SortTask(ReverseTask):
-    """x: random symbols; y: the same symbols sorted ascending, at every position."""
+    """Source: random symbols; target: the same symbols sorted ascending."""
 
-    def _make(self, batch_size, generator):
-        x = torch.randint(0, self.vocab_size, (batch_size, self.seq_len), generator=generator)
-        return x, x.sort(dim=-1).values
+    def _target(self, x):
+        return x.sort(dim=-1).values
 
 
 class WhichFirstTask(_Task):

@@ -3,8 +3,11 @@
 Built from the parts in layers.py: the encoder is a stack of TransformerBlocks, the decoder adds
 cross-attention (queries from the decoder, keys and values from the encoder's output, the "memory").
 `Transformer` equals `torch.nn.Transformer(batch_first=True)` in eval mode (tests/test_encoder_decoder.py
-proves it); `Seq2Seq` wraps it with embeddings, positions and an output head for a small task.
+proves it); `Seq2Seq` wraps it with embeddings, positions and an output head for a small task; `greedy_decode`
+and `beam_search` generate with it.
 Padding masks here are boolean, True where a position is padding, as torch's key_padding_mask.
+Dropout (off by default) sits where the paper puts it (section 5.4): on each sublayer's output before the add,
+and on the sum of embeddings and positions.
 """
 
 import math
@@ -14,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._validate import check_choice, check_matches_parameters, check_positive_int, check_tensor, check_token_ids
+from .data import shift_right
 from .layers import (
     MLP,
     LayerNorm,
@@ -23,10 +27,11 @@ from .layers import (
     attention,
     copy_mlp_from_torch,
     copy_norm_from_torch,
-    torch_activation_name,
+    merge_heads,
+    split_heads,
 )
 
-# ----------------------------------------------------------------------------- cross-attention and the decoder block
+# ----------------------------------------------------------------------------- cross-attention and the blocks
 
 
 class CrossAttention(MultiHeadAttention):
@@ -41,37 +46,40 @@ class CrossAttention(MultiHeadAttention):
         super().__init__(d_model, n_heads, bias=bias, causal=False)
 
     def forward(self, x, memory, mask=None):
-        layout = f"(batch, seq, d_model={self.d_model})"
-        check_tensor(x, "x", layout=layout, ndim=3, last_dim=self.d_model)
-        check_tensor(memory, "memory", layout=layout, ndim=3, last_dim=self.d_model)
-        check_matches_parameters(x, self)
-        check_matches_parameters(memory, self, "memory")
-        mask = self._per_head(mask)  # (batch, seq_q, seq_k): one mask per sequence, for all of its heads
-        if memory.shape[0] != x.shape[0]:
-            raise ValueError(
-                f"x and memory must have the same batch size: x {tuple(x.shape)}, memory {tuple(memory.shape)}"
-            )
+        for t, name in ((x, "x"), (memory, "memory")):
+            check_tensor(t, name, layout=f"(batch, seq, d_model={self.d_model})", ndim=3, last_dim=self.d_model)
+            check_matches_parameters(t, self, name)
         sizes = [self.d_model, 2 * self.d_model]  # torch's in_proj rows: W_q, then W_k and W_v
         w_q, w_kv = self.in_proj.weight.split(sizes)
         b_q, b_kv = (None, None) if self.in_proj.bias is None else self.in_proj.bias.split(sizes)
         q = F.linear(x, w_q, b_q)  # what each target position is looking for
         k, v = F.linear(memory, w_kv, b_kv).split(self.d_model, dim=-1)  # what each source position offers
-        q, k, v = (t.view(t.shape[0], t.shape[1], self.n_heads, self.d_head).transpose(1, 2) for t in (q, k, v))
-        out, weights = attention(q, k, v, mask=mask)
+        out, weights = attention(*(split_heads(t, self.n_heads) for t in (q, k, v)), mask=self._per_head(mask))
         self.weights = weights.detach()
-        out = out.transpose(1, 2).reshape(x.shape[0], x.shape[1], self.d_model)
-        return self.out_proj(out)
+        return self.out_proj(merge_heads(out))
+
+
+class EncoderBlock(TransformerBlock):
+    """The encoder's block: a TransformerBlock (attention, MLP, skips, norms) with the paper's dropout on each
+    sublayer's output, before it is added to the skip: norm(x + dropout(sublayer(x))) in post-norm."""
+
+    def __init__(self, d_model, n_heads, d_hidden, norm_position="post", activation="relu", dropout=0.0):
+        super().__init__(d_model, n_heads, d_hidden, norm_position=norm_position, activation=activation)
+        self.dropout = nn.Dropout(dropout)
+
+    def _sublayer(self, x, layer, norm):
+        return super()._sublayer(x, lambda h: self.dropout(layer(h)), norm)
 
 
 class DecoderBlock(nn.Module):
-    """Masked self-attention, cross-attention to the memory, MLP: each with its skip and its norm.
+    """Masked self-attention, cross-attention to the memory, MLP: each with its skip, its norm and its dropout.
 
     post-norm (2017):  x = norm1(x + self_attn(x));  x = norm2(x + cross_attn(x, memory));  x = norm3(x + mlp(x))
     pre-norm (GPT-2):  x = x + self_attn(norm1(x));  x = x + cross_attn(norm2(x), memory); x = x + mlp(norm3(x))
     Setting `cross_attn = None` cuts the decoder off from the source (the notebook does, to show it is the bridge).
     """
 
-    def __init__(self, d_model, n_heads, d_hidden=None, norm_position="post", activation="relu"):
+    def __init__(self, d_model, n_heads, d_hidden=None, norm_position="post", activation="relu", dropout=0.0):
         super().__init__()
         check_choice(norm_position, "norm_position", ("pre", "post"))
         self.d_model, self.norm_position = d_model, norm_position
@@ -79,14 +87,14 @@ class DecoderBlock(nn.Module):
         self.cross_attn = CrossAttention(d_model, n_heads)
         self.mlp = MLP(d_model, d_hidden, activation)
         self.norm1, self.norm2, self.norm3 = LayerNorm(d_model), LayerNorm(d_model), LayerNorm(d_model)
+        self.dropout = nn.Dropout(dropout)
 
     def _sublayer(self, x, layer, norm):
         if self.norm_position == "pre":
-            return x + layer(norm(x))
-        return norm(x + layer(x))
+            return x + self.dropout(layer(norm(x)))
+        return norm(x + self.dropout(layer(x)))
 
     def forward(self, x, memory, self_mask=None, memory_mask=None):
-        check_tensor(x, "x", layout=f"(batch, seq, d_model={self.d_model})", ndim=3, last_dim=self.d_model)
         x = self._sublayer(x, lambda h: self.self_attn(h, mask=self_mask), self.norm1)
         if self.cross_attn is not None:
             x = self._sublayer(x, lambda h: self.cross_attn(h, memory, mask=memory_mask), self.norm2)
@@ -96,40 +104,26 @@ class DecoderBlock(nn.Module):
 # ----------------------------------------------------------------------------- the whole model
 
 
-def _check_padding(padding, name, x, x_name):
-    """padding: None or a boolean (batch, len) tensor matching x (batch, len, d_model)."""
-    if padding is None:
-        return
-    expected = tuple(x.shape[:2])
-    if not isinstance(padding, torch.Tensor):
-        raise TypeError(
-            f"{name} must be a boolean tensor of shape {expected} (batch, len), got {type(padding).__name__}"
-        )
-    if padding.dtype != torch.bool:
-        raise TypeError(f"{name} must be a boolean tensor (True = padding), got dtype {padding.dtype}")
-    if tuple(padding.shape) != expected:
-        raise ValueError(
-            f"{name} must have shape (batch, len) = {expected} to match {x_name} {tuple(x.shape)}, "
-            f"got {tuple(padding.shape)}"
-        )
-    if padding.device != x.device:
-        raise ValueError(f"{name} is on {padding.device} but {x_name} is on {x.device}; put them on one device")
-    if padding.all(dim=1).any():
-        row = int(padding.all(dim=1).nonzero()[0])
-        raise ValueError(f"{name} marks every position of sequence {row} as padding: nothing is left to attend to")
+def _check_padding(padding, name, x):
+    """padding: None or a boolean (batch, len) tensor, True = padding, for x (batch, len, d_model)."""
+    if padding is not None and getattr(padding, "dtype", None) != torch.bool:
+        raise TypeError(f"{name} must be a boolean tensor (True = padding), got {getattr(padding, 'dtype', padding)}")
+    if padding is not None and padding.shape != x.shape[:2]:
+        raise ValueError(f"{name} must have shape (batch, len) = {tuple(x.shape[:2])}, got {tuple(padding.shape)}")
 
 
-def _key_mask(padding, seq_q):
-    """(batch, 1, seq_q, seq_k) boolean mask, True = may attend: every key that is not padding.
+def _attend_mask(padding, self_attention):
+    """Padding (batch, len_k), True = padding -> boolean mask (batch, 1, 1 or len_k, len_k), True = may attend.
 
-    A padded query may also attend to itself, so that no row is empty (its output is never used), which
-    keeps the non-padded positions exactly as torch computes them. The head axis is 1, so one sequence's
-    mask applies to all of its heads.
+    Every key that is not padding; None without padding. The head axis is 1, so one sequence's mask serves all
+    its heads. In self-attention a padded query may also attend to itself, so that no row is empty (its output
+    is never used), which keeps the real positions exactly as torch computes them.
     """
-    seq_k = padding.shape[1]
+    if padding is None:
+        return None
     allowed = ~padding[:, None, None, :]
-    if seq_q == seq_k:
-        allowed = allowed | torch.eye(seq_q, dtype=torch.bool, device=padding.device)
+    if self_attention:
+        allowed = allowed | torch.eye(padding.shape[1], dtype=torch.bool, device=padding.device)
     return allowed
 
 
@@ -143,95 +137,80 @@ class Transformer(nn.Module):
     """
 
     def __init__(
-        self, d_model, n_heads, n_encoder_layers, n_decoder_layers, d_hidden, norm_position="post", activation="relu"
+        self,
+        d_model,
+        n_heads,
+        n_encoder_layers,
+        n_decoder_layers,
+        d_hidden,
+        norm_position="post",
+        activation="relu",
+        dropout=0.0,
     ):
         super().__init__()
-        for value, name in ((n_encoder_layers, "n_encoder_layers"), (n_decoder_layers, "n_decoder_layers")):
-            check_positive_int(value, name)
-        check_positive_int(d_hidden, "d_hidden")
-        check_choice(norm_position, "norm_position", ("pre", "post"))
+        check_positive_int(n_encoder_layers, "n_encoder_layers")  # 0 would build a model that does nothing
+        check_positive_int(n_decoder_layers, "n_decoder_layers")
         self.d_model, self.n_heads, self.norm_position, self.activation = d_model, n_heads, norm_position, activation
-        self.encoder = nn.ModuleList(
-            TransformerBlock(d_model, n_heads, d_hidden, norm_position=norm_position, activation=activation)
-            for _ in range(n_encoder_layers)
-        )
+        sizes = (d_model, n_heads, d_hidden, norm_position, activation, dropout)
+        self.encoder = nn.ModuleList(EncoderBlock(*sizes) for _ in range(n_encoder_layers))
         self.encoder_norm = LayerNorm(d_model)
-        self.decoder = nn.ModuleList(
-            DecoderBlock(d_model, n_heads, d_hidden, norm_position, activation) for _ in range(n_decoder_layers)
-        )
+        self.decoder = nn.ModuleList(DecoderBlock(*sizes) for _ in range(n_decoder_layers))
         self.decoder_norm = LayerNorm(d_model)
 
-    def _check(self, x, name):
-        check_tensor(x, name, layout=f"(batch, {name}_len, d_model={self.d_model})", ndim=3, last_dim=self.d_model)
+    def _check(self, src, src_padding, tgt=None, tgt_padding=None):
+        """The entry check: streams (batch, len, d_model) of one batch size, and their paddings."""
+        for x, padding, name in ((src, src_padding, "src"), (tgt, tgt_padding, "tgt")):
+            if x is not None:
+                check_tensor(x, name, layout=f"(batch, {name}_len, d_model)", ndim=3, last_dim=self.d_model)
+                _check_padding(padding, f"{name}_padding", x)
+        if tgt is not None and tgt.shape[0] != src.shape[0]:
+            raise ValueError(f"src and tgt must have one batch size: src {tuple(src.shape)}, tgt {tuple(tgt.shape)}")
 
     def encode(self, src, src_padding=None):
         """The encoder stack: (batch, src_len, d_model) -> memory of the same shape."""
-        self._check(src, "src")
-        _check_padding(src_padding, "src_padding", src, "src")
-        mask = None if src_padding is None else _key_mask(src_padding, src.shape[1])
+        self._check(src, src_padding)
+        # Reads values, once per source: a sequence of padding only would give garbage without an error
+        # (each padded query attends to itself) and NaN in the decoder's cross-attention.
+        if src_padding is not None and src_padding.all(dim=1).any():
+            raise ValueError(f"src_padding marks every position of sequence {src_padding.all(1).nonzero()[0, 0]}")
+        mask = _attend_mask(src_padding, self_attention=True)
         for block in self.encoder:
             src = block(src, mask=mask)
         return self.encoder_norm(src)
 
     def decode(self, tgt, memory, src_padding=None, tgt_padding=None):
-        """The decoder stack: tgt (batch, tgt_len, d_model) reads memory (batch, src_len, d_model)."""
-        self._check(tgt, "tgt")
-        self._check(memory, "memory")
-        if tgt.shape[0] != memory.shape[0]:
-            raise ValueError(
-                f"src and tgt must have the same batch size: memory/src has {memory.shape[0]} "
-                f"(shape {tuple(memory.shape)}), tgt has {tgt.shape[0]} (shape {tuple(tgt.shape)})"
-            )
-        _check_padding(src_padding, "src_padding", memory, "src")
-        _check_padding(tgt_padding, "tgt_padding", tgt, "tgt")
-        self_mask = None if tgt_padding is None else _key_mask(tgt_padding, tgt.shape[1])
-        memory_mask = None if src_padding is None else ~src_padding[:, None, None, :]
+        """The decoder stack: tgt (batch, tgt_len, d_model) reads memory (batch, src_len, d_model), the same for
+        every decoder block (the encoder's final output)."""
+        self._check(memory, src_padding, tgt, tgt_padding)
+        self_mask = _attend_mask(tgt_padding, self_attention=True)
+        memory_mask = _attend_mask(src_padding, self_attention=False)
         for block in self.decoder:
             tgt = block(tgt, memory, self_mask=self_mask, memory_mask=memory_mask)
         return self.decoder_norm(tgt)
 
     def forward(self, src, tgt, src_padding=None, tgt_padding=None):
-        self._check(src, "src")
-        self._check(tgt, "tgt")
-        if src.shape[0] != tgt.shape[0]:
-            raise ValueError(
-                f"src and tgt must have the same batch size: src {tuple(src.shape)}, tgt {tuple(tgt.shape)}"
-            )
-        memory = self.encode(src, src_padding)
-        return self.decode(tgt, memory, src_padding, tgt_padding)
+        return self.decode(tgt, self.encode(src, src_padding), src_padding, tgt_padding)
 
     @torch.no_grad()
     def load_from_torch(self, reference):
         """Copy the weights of a torch.nn.Transformer with the same sizes, batch_first=True and norm_first
-        matching norm_position; returns self."""
+        matching norm_position; returns self. Each encoder block checks its sizes, norm placement and activation
+        against torch's layer (TransformerBlock.load_from_torch); here only what is the model's own."""
         if not isinstance(reference, nn.Transformer):
             raise TypeError(f"expected a torch.nn.Transformer, got {type(reference).__name__}")
-        if not reference.batch_first:
-            raise ValueError("the torch model must be built with batch_first=True: ours takes (batch, seq, d_model)")
         enc, dec = reference.encoder.layers, reference.decoder.layers
-        theirs = {
-            "d_model": reference.d_model,
-            "n_heads": reference.nhead,
-            "n_encoder_layers": len(enc),
-            "n_decoder_layers": len(dec),
-            "d_hidden": enc[0].linear1.out_features,
-            "norm_position": "pre" if enc[0].norm_first else "post",
-            "activation": torch_activation_name(enc[0].activation),
-        }
-        ours = {
-            "d_model": self.d_model,
-            "n_heads": self.n_heads,
-            "n_encoder_layers": len(self.encoder),
-            "n_decoder_layers": len(self.decoder),
-            "d_hidden": self.encoder[0].mlp.fc_in.out_features,
-            "norm_position": self.norm_position,
-            "activation": self.activation,
-        }
-        different = [f"{k}: ours {ours[k]!r}, torch's {theirs[k]!r}" for k in ours if ours[k] != theirs[k]]
+        different = [
+            f"{name}: ours {ours!r}, torch's {theirs!r}"
+            for name, ours, theirs in (
+                ("batch_first", True, reference.batch_first),  # ours takes (batch, seq, d_model)
+                ("n_encoder_layers", len(self.encoder), len(enc)),
+                ("n_decoder_layers", len(self.decoder), len(dec)),
+                ("final LayerNorms", True, reference.encoder.norm is not None and reference.decoder.norm is not None),
+            )
+            if ours != theirs
+        ]
         if different:
             raise ValueError("the torch model is built differently: " + "; ".join(different))
-        if reference.encoder.norm is None or reference.decoder.norm is None:
-            raise ValueError("the torch model has no final LayerNorm after its encoder or decoder stack; this one has")
         for block, layer in zip(self.encoder, enc, strict=True):
             block.load_from_torch(layer)
         for block, layer in zip(self.decoder, dec, strict=True):
@@ -283,6 +262,9 @@ class Seq2Seq(nn.Module):
     As in the paper (section 3.4) one embedding matrix serves the source, the target and the output head,
     and embeddings are multiplied by sqrt(d_model). forward(src (batch, src_len), tgt (batch, tgt_len) of
     token ids, src_padding=None, tgt_padding=None) -> logits (batch, tgt_len, vocab_size).
+    dropout (the paper: 0.1; here 0 by default) acts on the sum of embeddings and positions and on every
+    sublayer's output before its add, in training mode only. (torch.nn.Transformer also drops attention weights
+    and the MLP's hidden units; the paper names only these two places.)
     """
 
     def __init__(
@@ -296,29 +278,27 @@ class Seq2Seq(nn.Module):
         max_len=64,
         norm_position="post",
         activation="relu",
+        dropout=0.0,
     ):
         super().__init__()
         check_positive_int(vocab_size, "vocab_size")
-        check_positive_int(max_len, "max_len")
         d_hidden = 4 * d_model if d_hidden is None else d_hidden
-        self.vocab_size, self.d_model, self.max_len = vocab_size, d_model, max_len
+        self.vocab_size, self.d_model = vocab_size, d_model
         self.embedding = nn.Embedding(vocab_size, d_model)
         nn.init.normal_(self.embedding.weight, std=d_model**-0.5)  # times sqrt(d_model): unit scale, like the positions
         self.positional = SinusoidalPositionalEncoding(max_len, d_model)
+        self.dropout = nn.Dropout(dropout)
         self.transformer = Transformer(
-            d_model, n_heads, n_encoder_layers, n_decoder_layers, d_hidden, norm_position, activation
+            d_model, n_heads, n_encoder_layers, n_decoder_layers, d_hidden, norm_position, activation, dropout
         )
         self.head = nn.Linear(d_model, vocab_size, bias=False)
         self.head.weight = self.embedding.weight  # shared: the paper's "same weight matrix"
 
-    def _check_ids(self, ids, name):
-        check_token_ids(ids, name, layout=f"(batch, {name}_len)", ndim=2, vocab_size=self.vocab_size)
-        if ids.shape[1] > self.max_len:
-            raise ValueError(f"{name} has length {ids.shape[1]}, longer than max_len={self.max_len}")
-
     def embed(self, ids, name="ids"):
-        self._check_ids(ids, name)
-        return self.embedding(ids) * math.sqrt(self.d_model) + self.positional(ids.shape[1])
+        # Reads the ids' values (once per call, so once per decoding step): an id out of range would be an
+        # IndexError from inside the embedding on the CPU and an opaque device-side assert on a GPU.
+        check_token_ids(ids, name, layout=f"(batch, {name}_len)", ndim=2, vocab_size=self.vocab_size)
+        return self.dropout(self.embedding(ids) * math.sqrt(self.d_model) + self.positional(ids.shape[1]))
 
     def encode(self, src, src_padding=None):
         return self.transformer.encode(self.embed(src, "src"), src_padding)
@@ -327,8 +307,7 @@ class Seq2Seq(nn.Module):
         return self.head(self.transformer.decode(self.embed(tgt, "tgt"), memory, src_padding, tgt_padding))
 
     def forward(self, src, tgt, src_padding=None, tgt_padding=None):
-        memory = self.encode(src, src_padding)
-        return self.decode(tgt, memory, src_padding, tgt_padding)
+        return self.decode(tgt, self.encode(src, src_padding), src_padding, tgt_padding)
 
     def num_parameters(self):
         return sum(p.numel() for p in self.parameters())  # the shared matrix is counted once
@@ -337,7 +316,8 @@ class Seq2Seq(nn.Module):
 class TeacherForcing(nn.Module):
     """Lets helpers.train drive a Seq2Seq: forward(pair) with pair (batch, 2, len) = (source, target shifted right).
 
-    helpers.train passes one input tensor; a ReversalTask batch stacks the source and the decoder's input in it.
+    helpers.train passes one input tensor; a ReverseTask(teacher_forcing=True) batch stacks the source and the
+    decoder's input in it.
     """
 
     def __init__(self, model):
@@ -345,16 +325,12 @@ class TeacherForcing(nn.Module):
         self.model = model
 
     def forward(self, pair):
-        if not isinstance(pair, torch.Tensor) or pair.dim() != 3 or pair.shape[1] != 2:
-            got = tuple(pair.shape) if isinstance(pair, torch.Tensor) else type(pair).__name__
-            raise ValueError(f"pair: expected shape (batch, 2, len), source and shifted target stacked; got {got}")
+        if not torch.is_tensor(pair) or pair.dim() != 3 or pair.shape[1] != 2:  # else pair[:, 1] is silently wrong
+            raise ValueError(f"pair: expected shape (batch, 2, len), source and shifted target; got {pair!r:.50}")
         return self.model(pair[:, 0], pair[:, 1])
 
 
-def shift_right(targets, bos_id):
-    """The decoder's input under teacher forcing: BOS, then the targets without their last token."""
-    bos = torch.full_like(targets[:, :1], bos_id)
-    return torch.cat([bos, targets[:, :-1]], dim=1)
+# ----------------------------------------------------------------------------- decoding
 
 
 @torch.no_grad()
@@ -375,42 +351,67 @@ def greedy_decode(model, src, n_tokens, bos_id, src_padding=None):
     return out[:, 1:]
 
 
-class ReversalTask:
-    """Source: seq_len random symbols; target: the same symbols reversed. The decoder must read the source.
+def gnmt_length_penalty(length, alpha):
+    """GNMT's length penalty (Wu et al. 2016, section 7): lp = ((5 + length) / 6) ** alpha.
 
-    Tokens: symbols 0..n_symbols-1, then BOS (starts the decoder's input) and PAD (fills short sequences).
-    get_batch(batch_size, generator) -> (pair, y): pair (batch, 2, seq_len) stacks the source and the target
-    shifted right (see TeacherForcing); y (batch, seq_len) is the target.
+    A beam's score is log P(Y | X) / lp(Y): with alpha > 0 a longer sequence is divided by more, which offsets
+    the log-probability that every extra token costs. alpha = 0 ranks by log-probability alone.
     """
+    return ((5 + length) / 6) ** alpha
 
-    def __init__(self, n_symbols=10, seq_len=8):
-        check_positive_int(n_symbols, "n_symbols")
-        check_positive_int(seq_len, "seq_len")
-        self.n_symbols, self.seq_len = n_symbols, seq_len
-        self.bos, self.pad = n_symbols, n_symbols + 1
-        self.vocab_size = n_symbols + 2
 
-    def sample(self, batch_size, generator=None):
-        """(source, target) token ids, each (batch, seq_len)."""
-        check_positive_int(batch_size, "batch_size")
-        src = torch.randint(0, self.n_symbols, (batch_size, self.seq_len), generator=generator)
-        return src, src.flip(-1)
+@torch.no_grad()
+def beam_search(model, src, beam_size=4, length_penalty=0.6, max_len=8, *, bos_id, eos_id=None, src_padding=None):
+    """Keep the beam_size best partial targets at every step, instead of greedy decoding's one.
 
-    def get_batch(self, batch_size, generator=None):
-        src, tgt = self.sample(batch_size, generator)
-        return torch.stack([src, shift_right(tgt, self.bos)], dim=1), tgt
+    The paper (section 6.1) decodes with beam_size=4 and length penalty alpha = 0.6 (`gnmt_length_penalty`).
+    Returns (tokens (batch, beam_size, max_len), scores (batch, beam_size)), best first: a score is
+    log P(tokens | src) / gnmt_length_penalty(length, length_penalty). Without eos_id every hypothesis has
+    max_len tokens, so the penalty divides them all alike and they rank by log-probability; with eos_id, a
+    hypothesis that emits it is finished (its length counts the eos) and is padded with eos_id.
+    """
+    check_positive_int(beam_size, "beam_size")
+    check_positive_int(max_len, "max_len")
+    was_training = model.training
+    model.eval()
+    batch, k, device = src.shape[0], beam_size, src.device
+    memory = model.encode(src, src_padding).repeat_interleave(k, dim=0)  # one copy per hypothesis
+    padding = None if src_padding is None else src_padding.repeat_interleave(k, dim=0)
+    tokens = torch.full((batch * k, 1), bos_id, dtype=torch.long, device=device)
+    log_p = torch.full((batch, k), float("-inf"), device=device)
+    log_p[:, 0] = 0.0  # one hypothesis to start from, BOS alone; the others are empty (-inf)
+    length = torch.zeros(batch, k, device=device)
+    done = torch.zeros(batch, k, dtype=torch.bool, device=device)
+    for _ in range(max_len):
+        step = model.decode(tokens, memory, padding)[:, -1].log_softmax(dim=-1).view(batch, k, -1)
+        if eos_id is not None:  # a finished hypothesis can only add eos, at no cost
+            step[done] = float("-inf")
+            step[done, eos_id] = 0.0
+        total = log_p[..., None] + step  # (batch, k, vocab): every one-token extension of every hypothesis
+        new_length = length + (~done).float()
+        score = total / gnmt_length_penalty(new_length, length_penalty)[..., None]
+        best, index = score.view(batch, -1).topk(k, dim=-1)  # the k best of the k * vocab extensions
+        beam, token = index // step.shape[-1], index % step.shape[-1]
+        log_p, length, done = total.view(batch, -1).gather(1, index), new_length.gather(1, beam), done.gather(1, beam)
+        done = done | (token == eos_id) if eos_id is not None else done
+        rows = (beam + k * torch.arange(batch, device=device)[:, None]).view(-1)
+        tokens = torch.cat([tokens[rows], token.view(-1, 1)], dim=1)
+    model.train(was_training)
+    return tokens[:, 1:].view(batch, k, max_len), best
 
-    def exact_match(self, model, batch_size=500, seed=1234):
-        """Greedy-decode fresh sources; returns (fraction of whole sequences right, fraction of tokens right)."""
-        src, tgt = self.sample(batch_size, torch.Generator().manual_seed(seed))
-        device = next(model.parameters()).device
-        predicted = greedy_decode(model, src.to(device), self.seq_len, self.bos).cpu()
-        right = predicted == tgt
-        return right.all(dim=1).float().mean().item(), right.float().mean().item()
+
+def exact_match(model, task, batch_size=500, seed=1234):
+    """Greedy-decode fresh sources of a ReverseTask(teacher_forcing=True); returns (fraction of whole sequences
+    right, fraction of tokens right)."""
+    src, tgt = task.sample(batch_size, torch.Generator().manual_seed(seed))
+    device = next(model.parameters()).device
+    right = greedy_decode(model, src.to(device), task.seq_len, task.bos).cpu() == tgt
+    return right.all(dim=1).float().mean().item(), right.float().mean().item()
 
 
 __all__ = [
     "CrossAttention",
+    "EncoderBlock",
     "DecoderBlock",
     "Transformer",
     "torch_transformer",
@@ -418,5 +419,7 @@ __all__ = [
     "TeacherForcing",
     "shift_right",
     "greedy_decode",
-    "ReversalTask",
+    "gnmt_length_penalty",
+    "beam_search",
+    "exact_match",
 ]

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 import helpers
+from helpers import data
 from helpers import encoder_decoder as ed
 
 ATOL = 1e-5
@@ -158,9 +159,13 @@ def test_decoder_without_cross_attention_ignores_the_source(gen):
 @pytest.mark.parametrize(
     "src_shape, tgt_shape, message",
     [
-        ((2, 5, 8), (2, 4, 16), r"src: expected shape \(batch, src_len, d_model=16\).*\(2, 5, 8\)"),
-        ((2, 5, 16), (2, 4, 12), r"tgt: expected shape \(batch, tgt_len, d_model=16\).*\(2, 4, 12\)"),
-        ((2, 5, 16), (3, 4, 16), r"same batch size.*\(2, 5, 16\).*\(3, 4, 16\)"),
+        ((2, 5, 8), (2, 4, 16), r"src: expected shape \(batch, src_len, d_model\) with last dimension 16.*\(2, 5, 8\)"),
+        (
+            (2, 5, 16),
+            (2, 4, 12),
+            r"tgt: expected shape \(batch, tgt_len, d_model\) with last dimension 16.*\(2, 4, 12\)",
+        ),
+        ((2, 5, 16), (3, 4, 16), r"one batch size.*\(2, 5, 16\).*\(3, 4, 16\)"),
         ((5, 16), (2, 4, 16), r"src: expected shape .* \(2-D\)"),
     ],
 )
@@ -176,7 +181,7 @@ def test_transformer_shape_errors(src_shape, tgt_shape, message):
         (None, torch.zeros(2, 3, 1, dtype=torch.bool), ValueError, r"tgt_padding must have shape.*\(2, 3\)"),
         (torch.zeros(2, 5), None, TypeError, r"src_padding must be a boolean tensor.*torch.float32"),
         (None, torch.zeros(2, 3, dtype=torch.long), TypeError, r"tgt_padding must be a boolean tensor.*torch.int64"),
-        ([[False] * 5] * 2, None, TypeError, r"src_padding must be a boolean tensor of shape \(2, 5\).*list"),
+        ([[False] * 5] * 2, None, TypeError, r"src_padding must be a boolean tensor.*False"),
         (torch.ones(2, 5, dtype=torch.bool), None, ValueError, r"src_padding marks every position of sequence 0"),
     ],
 )
@@ -197,7 +202,7 @@ def test_constructor_and_load_errors():
         model.load_from_torch(nn.Linear(2, 2))
     with pytest.warns(UserWarning, match="batch_first was not True"):  # torch's own note on its fast path
         sequence_first = nn.Transformer(16, 4, 2, 2, 32)
-    with pytest.raises(ValueError, match="batch_first=True"):
+    with pytest.raises(ValueError, match="batch_first: ours True, torch.s False"):
         model.load_from_torch(sequence_first)
     with pytest.raises(ValueError, match="n_decoder_layers: ours 2, torch's 3"):
         model.load_from_torch(reference(n_dec=3))
@@ -217,7 +222,7 @@ def test_torch_transformer_builds_without_warnings():
 
 
 def test_seq2seq_shapes_and_shared_embedding():
-    task = ed.ReversalTask(n_symbols=5, seq_len=4)
+    task = data.ReverseTask(n_symbols=5, seq_len=4, teacher_forcing=True)
     model = ed.Seq2Seq(task.vocab_size, d_model=16, n_heads=2, n_encoder_layers=1, n_decoder_layers=1, max_len=8)
     pair, y = task.get_batch(3, torch.Generator().manual_seed(0))
     assert pair.shape == (3, 2, 4) and y.shape == (3, 4)
@@ -245,12 +250,12 @@ def test_greedy_decode_equals_step_by_step_argmax(gen):
 
 
 def test_seq2seq_learns_reversal():
-    task = ed.ReversalTask(n_symbols=4, seq_len=4)
+    task = data.ReverseTask(n_symbols=4, seq_len=4, teacher_forcing=True)
     torch.manual_seed(0)
     model = ed.Seq2Seq(task.vocab_size, d_model=32, n_heads=2, n_encoder_layers=1, n_decoder_layers=1, max_len=8)
     losses = helpers.train(ed.TeacherForcing(model), task, steps=80, lr=3e-3, batch_size=64, progress=False)
     assert losses[-1] < 0.5 * losses[0]
-    sequences, tokens = task.exact_match(model, batch_size=100)
+    sequences, tokens = ed.exact_match(model, task, batch_size=100)
     assert tokens > 0.5
 
 
@@ -264,3 +269,130 @@ def test_seq2seq_errors():
         model(torch.zeros(1, 5, dtype=torch.long), torch.zeros(1, 2, dtype=torch.long))
     with pytest.raises(ValueError, match=r"pair: expected shape \(batch, 2, len\)"):
         ed.TeacherForcing(model)(torch.zeros(1, 3, 4, dtype=torch.long))
+
+
+def test_reverse_task_with_teacher_forcing_draws_the_same_sources():
+    plain, forced = data.ReverseTask(6, 5), data.ReverseTask(6, 5, teacher_forcing=True)
+    x, y = plain.get_batch(4, torch.Generator().manual_seed(3))
+    pair, y_forced = forced.get_batch(4, torch.Generator().manual_seed(3))
+    assert torch.equal(pair[:, 0], x) and torch.equal(y_forced, y) and torch.equal(pair[:, 1], ed.shift_right(y, 6))
+    assert (plain.vocab_size, forced.vocab_size, forced.bos, forced.pad) == (6, 8, 6, 7)
+    src, tgt = forced.sample(4, torch.Generator().manual_seed(3))
+    assert torch.equal(src, x) and torch.equal(tgt, y)
+
+
+# ----------------------------------------------------------------------------- dropout
+
+
+def small_seq2seq(**kwargs):
+    torch.manual_seed(0)
+    return ed.Seq2Seq(7, d_model=16, n_heads=2, n_encoder_layers=1, n_decoder_layers=1, max_len=8, **kwargs)
+
+
+def test_dropout_acts_in_training_mode_only(gen):
+    model = small_seq2seq(dropout=0.1)
+    src, tgt = torch.randint(0, 5, (2, 4), generator=gen), torch.randint(0, 5, (2, 3), generator=gen)
+    model.eval()
+    assert torch.equal(model(src, tgt), model(src, tgt))
+    model.train()
+    assert not torch.equal(model(src, tgt), model(src, tgt))
+    dropouts = [m for m in model.modules() if isinstance(m, nn.Dropout)]
+    assert len(dropouts) == 3 and all(m.p == 0.1 for m in dropouts)  # embeddings+positions, encoder, decoder block
+
+
+def test_no_dropout_by_default_so_training_mode_changes_nothing(gen):
+    model = small_seq2seq().train()
+    src, tgt = torch.randint(0, 5, (2, 4), generator=gen), torch.randint(0, 5, (2, 3), generator=gen)
+    assert torch.equal(model(src, tgt), model(src, tgt))
+
+
+def test_dropout_sits_on_each_sublayer_output_before_the_add():
+    block = ed.EncoderBlock(8, 2, 16, dropout=0.5).train()
+    block.dropout = nn.Identity()  # no dropout: the plain block
+    x = torch.randn(1, 3, 8)
+    torch.manual_seed(0)
+    dropped = ed.EncoderBlock(8, 2, 16, dropout=0.5).train()
+    dropped.load_state_dict(block.state_dict())
+    torch.manual_seed(1)
+    out = dropped(x)
+    torch.manual_seed(1)
+    mask1 = nn.functional.dropout(torch.ones(1, 3, 8), 0.5)
+    mask2 = nn.functional.dropout(torch.ones(1, 3, 8), 0.5)
+    h = block.norm1(x + block.attn(x) * mask1)
+    assert max_diff(out, block.norm2(h + block.mlp(h) * mask2)) < ATOL
+
+
+# ----------------------------------------------------------------------------- beam search
+
+
+class ToyModel(nn.Module):
+    """A 'model' whose next-token log-probabilities depend only on the last token: table[last] (vocab 4).
+
+    From BOS (3): token 0 with 0.6, token 1 with 0.4. After 0: tokens 0, 1, 2 with 1/3 each. After 1: token 2
+    with 0.9. Greedy takes 0 then scores at best 0.6 * 1/3 = 0.2; beam search finds 1, 2 with 0.4 * 0.9 = 0.36.
+    """
+
+    def __init__(self):
+        super().__init__()
+        p = torch.tensor(
+            [[1 / 3, 1 / 3, 1 / 3, 0.0], [0.05, 0.05, 0.9, 0.0], [0.25, 0.25, 0.25, 0.25], [0.6, 0.4, 0.0, 0.0]]
+        )
+        self.register_buffer("table", p.clamp_min(1e-9).log())
+
+    def encode(self, src, src_padding=None):
+        return src.float()[..., None]
+
+    def decode(self, tgt, memory, src_padding=None):
+        return self.table[tgt]
+
+
+def test_beam_search_finds_what_greedy_misses():
+    src = torch.zeros(1, 1, dtype=torch.long)
+    greedy = ed.greedy_decode(ToyModel(), src, 2, bos_id=3)
+    tokens, scores = ed.beam_search(ToyModel(), src, beam_size=2, length_penalty=0.0, max_len=2, bos_id=3)
+    assert greedy[0, 0] == 0 and tokens[0, 0].tolist() == [1, 2]
+    assert abs(scores[0, 0].exp().item() - 0.36) < 1e-5
+
+
+def log_prob(model, src, tokens, bos_id):
+    """log P(tokens | src) by teacher forcing, (batch,)."""
+    with torch.no_grad():
+        logits = model(src, ed.shift_right(tokens, bos_id))
+    return logits.log_softmax(-1).gather(-1, tokens[..., None]).squeeze(-1).sum(-1)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_beam_of_one_is_greedy_and_scores_are_sorted_log_probabilities(seed):
+    torch.manual_seed(seed)
+    model = ed.Seq2Seq(7, d_model=16, n_heads=2, n_encoder_layers=1, n_decoder_layers=1, max_len=8).eval()
+    src = torch.randint(0, 5, (3, 5), generator=torch.Generator().manual_seed(seed))
+    tokens, scores = ed.beam_search(model, src, beam_size=1, max_len=5, bos_id=5)
+    assert torch.equal(tokens[:, 0], ed.greedy_decode(model, src, 5, bos_id=5))
+    tokens, scores = ed.beam_search(model, src, beam_size=4, length_penalty=0.6, max_len=5, bos_id=5)
+    assert tokens.shape == (3, 4, 5) and scores.shape == (3, 4)
+    assert (scores[:, 1:] <= scores[:, :-1]).all()  # best first
+    for b in range(4):  # a score is the sequence's log-probability over the length penalty
+        expected = log_prob(model, src, tokens[:, b], 5) / ed.gnmt_length_penalty(5, 0.6)
+        assert max_diff(scores[:, b], expected) < 1e-4
+    assert (scores[:, 0] * ed.gnmt_length_penalty(5, 0.6) >= log_prob(model, src, tokens[:, 0], 5) - 1e-4).all()
+
+
+def test_beam_search_with_eos_stops_and_pads():
+    torch.manual_seed(0)
+    model = ed.Seq2Seq(7, d_model=16, n_heads=2, n_encoder_layers=1, n_decoder_layers=1, max_len=8).eval()
+    with torch.no_grad():
+        model.head.weight[6] += 3.0  # make token 6 (our eos) likely, so hypotheses finish early
+    src = torch.randint(0, 5, (2, 5), generator=torch.Generator().manual_seed(0))
+    tokens, scores = ed.beam_search(model, src, beam_size=3, max_len=6, bos_id=5, eos_id=6)
+    for row in tokens.view(-1, 6).tolist():
+        if 6 in row:  # everything after the first eos is eos
+            assert set(row[row.index(6) :]) == {6}
+    assert (scores[:, 1:] <= scores[:, :-1]).all()
+
+
+def test_beam_search_errors():
+    model = small_seq2seq()
+    with pytest.raises(ValueError, match="beam_size must be a positive int"):
+        ed.beam_search(model, torch.zeros(1, 3, dtype=torch.long), beam_size=0, bos_id=5)
+    with pytest.raises(TypeError, match="max_len must be an int"):
+        ed.beam_search(model, torch.zeros(1, 3, dtype=torch.long), max_len=2.0, bos_id=5)

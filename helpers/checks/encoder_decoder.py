@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import layers
-from .core import Mistake, check_function, randn
+from .core import WHY, Mistake, check_function, randn
 
 
 def _mha(d_model, n_heads, seed):
@@ -128,3 +128,12 @@ def check_greedy_decode(learner_fn):
                           nudge="start the decoder with the BOS token alone; at each step run the model, take the most "
                           "likely token at the last position, and append it to the decoder's input; hand back what was "
                           "generated, one token per step, as integer ids.")
+
+
+WHY.update(
+    {
+        "loss without cross-attention": "without the source, the decoder's input (the reversed digits so far) says "
+        "nothing about the next digit, which is random: the best it can do is a uniform guess over the 10 digits, "
+        "whose cross-entropy is ln 10 = 2.30.",
+    }
+)
