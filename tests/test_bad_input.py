@@ -781,10 +781,11 @@ CASES = [
         TypeError,
         "y must be a torch.Tensor",
     ),
-    result(
+    error(
         "default_loss all positions ignored",
         lambda: training.default_loss(torch.zeros(2, 6, 10), torch.full((2, 6), -100)),
-        lambda loss: loss.isnan(),
+        ValueError,
+        "no scored position",
     ),
     # --------------------------------------------------------------------- data
     error("ReverseTask n_symbols=0", lambda: data.ReverseTask(0), ValueError, "n_symbols"),
