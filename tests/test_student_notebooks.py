@@ -6,10 +6,10 @@ import re
 
 import nbformat
 import pytest
-from repo_scripts import load_script
+
+from tools import notebooks as tools
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-tools = load_script("tools/notebooks.py")
 
 LESSONS = [
     p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) if tools.has_exercises(nbformat.read(p, 4))
@@ -61,7 +61,7 @@ def test_student_version_is_in_sync(path):
     expected = tools.student_version(nbformat.read(path, as_version=4), path.name)
     got = student(path)
     assert [(c.cell_type, c.source) for c in got.cells] == [(c.cell_type, c.source) for c in expected.cells], (
-        "out of date: run `python tools/notebooks.py student`"
+        "out of date: run `python -m tools.notebooks student`"
     )
 
 

@@ -36,7 +36,7 @@ def _is_check_name(name):
 
 
 def _is_check_call(stmt):
-    """A statement whose value is a call to a check: `check_x(...)`, `x, y = check_batch(...)`, `return check_x(...)`."""
+    """A statement whose value is a call to a check (`check_x(...)`, `x, y = check_batch(...)`, `return ...`)."""
     if not (isinstance(stmt, (ast.Expr, ast.Assign, ast.Return)) and isinstance(stmt.value, ast.Call)):
         return False
     func = stmt.value.func
