@@ -35,14 +35,12 @@ def check_positive_number(value, name, *, optional=False):
         raise ValueError(f"{name} must be a positive number{' or None' if optional else ''}, got {value!r}")
 
 
-def check_fraction(value, name, *, closed=True, optional=False, note=""):
-    """A number in [0, 1] (closed) or (0, 1) (not closed), or None when `optional`."""
+def check_fraction(value, name, *, optional=False, note=""):
+    """A number in [0, 1], or None when `optional` (`note` says what None means)."""
     if optional and value is None:
         return
-    inside = _is_number(value) and (0 <= value <= 1 if closed else 0 < value < 1)
-    if not inside:
-        bounds = "in [0, 1]" if closed else "between 0 and 1 (exclusive)"
-        raise ValueError(f"{name} must be a number {bounds}{' or None' if optional else ''}{note}, got {value!r}")
+    if not (_is_number(value) and 0 <= value <= 1):
+        raise ValueError(f"{name} must be a number in [0, 1]{' or None' if optional else ''}{note}, got {value!r}")
 
 
 def check_choice(value, name, choices):

@@ -102,10 +102,10 @@ def attention(q, k, v, mask=None, causal=False):
     Integer masks, float masks of only 0s and 1s, and masks that leave a query with no key at all are refused.
     Returns (output (..., seq_q, d_v), weights (..., seq_q, seq_k)).
     """
-    check_attention_args(q, k, v, mask)
+    check_attention_args(q, k, v, mask)  # reads a float mask's values: a 0/1 or nan mask would mask wrongly, silently
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., seq_q, seq_k)
     scores = apply_mask(scores, mask, causal)
-    check_some_key_left(scores, mask)
+    check_some_key_left(scores, mask)  # reads values if masked: a query left with no key would get nan, silently
     weights = torch.softmax(scores, dim=-1)
     return weights @ v, weights
 
