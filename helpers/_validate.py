@@ -1,6 +1,16 @@
-"""Input checks shared by the layers: a wrong shape should say what was expected and what arrived."""
+"""Argument checks shared by helpers' modules, so that the modules a learner reads keep to the maths.
+
+Each check raises a TypeError/ValueError naming the argument, what was expected and what came. A check that
+reads a tensor's values (not only its shape and dtype) synchronises a GPU with the host: the few that do say so.
+"""
+
+import inspect
 
 import torch
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def check_positive_int(value, name):
@@ -8,6 +18,29 @@ def check_positive_int(value, name):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
     if value <= 0:
         raise ValueError(f"{name} must be a positive int, got {value}")
+
+
+def check_sizes(**sizes):
+    """check_positive_int on each keyword: check_sizes(d_model=d_model, n_heads=n_heads)."""
+    for name, value in sizes.items():
+        check_positive_int(value, name)
+
+
+def check_positive_number(value, name, *, optional=False):
+    """The one positive-number check (lr, eps, base, grad_clip, temperature...): an int or float > 0, or None
+    when `optional`. A string such as "1e-3" is refused too, with a ValueError naming the argument."""
+    if optional and value is None:
+        return
+    if not _is_number(value) or not value > 0:
+        raise ValueError(f"{name} must be a positive number{' or None' if optional else ''}, got {value!r}")
+
+
+def check_fraction(value, name, *, optional=False, note=""):
+    """A number in [0, 1], or None when `optional` (`note` says what None means)."""
+    if optional and value is None:
+        return
+    if not (_is_number(value) and 0 <= value <= 1):
+        raise ValueError(f"{name} must be a number in [0, 1]{' or None' if optional else ''}{note}, got {value!r}")
 
 
 def check_choice(value, name, choices):
@@ -30,6 +63,15 @@ def check_tensor(x, name, *, layout, ndim=None, min_ndim=None, last_dim=None, fl
         raise ValueError(f"{name}: expected shape {layout}, got shape {tuple(x.shape)} ({x.dim()}-D)")
     if last_dim is not None and x.shape[-1] != last_dim:
         raise ValueError(f"{name}: expected shape {layout} with last dimension {last_dim}, got shape {tuple(x.shape)}")
+
+
+def check_input(x, module, *, ndim=3, name="x"):
+    """The input of a layer with `module.d_model` features: a float tensor (batch, seq, d_model) (ndim=3) or
+    (..., d_model) (ndim=None) with the dtype and device of the layer's parameters."""
+    d = module.d_model
+    layout = f"(batch, seq, d_model={d})" if ndim == 3 else f"(..., d_model={d})"
+    check_tensor(x, name, layout=layout, ndim=ndim, min_ndim=1, last_dim=d)
+    check_matches_parameters(x, module, name)
 
 
 def has_values(t):
@@ -57,14 +99,413 @@ def check_matches_parameters(x, module, name="x"):
         )
 
 
-def check_token_ids(ids, name, *, layout, ndim, vocab_size=None):
-    """Integer token ids of shape `layout` (ndim dims), each in [0, vocab_size) when vocab_size is given."""
+def check_token_ids(ids, name, *, layout, ndim, vocab_size=None, max_len=None):
+    """Integer token ids of shape `layout` (ndim dims), at most max_len per sequence, each in [0, vocab_size).
+
+    Reads the ids' values when vocab_size is given: an id out of range would otherwise be an IndexError from
+    inside the embedding on the CPU and an opaque device-side assert on CUDA.
+    """
     if not isinstance(ids, torch.Tensor) or ids.dtype not in (torch.int64, torch.int32):
         got = ids.dtype if isinstance(ids, torch.Tensor) else type(ids).__name__
         raise TypeError(f"{name} must be a tensor of integer token ids (torch.long), got {got}")
     if ids.dim() != ndim:
         raise ValueError(f"{name}: expected shape {layout}, got shape {tuple(ids.shape)}")
+    if max_len is not None and ids.shape[-1] > max_len:
+        check_seq_len(ids.shape[-1], max_len)
     if vocab_size is not None and ids.numel() and has_values(ids) and (ids.min() < 0 or ids.max() >= vocab_size):
         raise ValueError(
             f"{name}: token ids must be in [0, {vocab_size}), got values from {ids.min().item()} to {ids.max().item()}"
         )
+
+
+def check_seq_len(seq_len, max_len):
+    check_positive_int(seq_len, "seq_len")
+    if seq_len > max_len:
+        raise ValueError(f"sequence length {seq_len} is longer than max_len={max_len} this model was built for")
+
+
+# ----------------------------------------------------------------------------- attention
+
+
+def check_instance(value, cls, what):
+    if not isinstance(value, cls):
+        raise TypeError(f"expected a {what}, got {type(value).__name__}")
+
+
+def check_norm_args(d_model, eps):
+    check_positive_int(d_model, "d_model")
+    check_positive_number(eps, "eps")
+
+
+def check_sublayers(attention, mlp):
+    if not (attention or mlp):
+        raise ValueError("a block needs at least one sublayer: attention=True or mlp=True")
+
+
+def check_mask_has_attention(mask, attn):
+    """A mask given to a block without attention would be ignored: refuse it."""
+    if mask is not None and attn is None:
+        raise ValueError("mask given to a block built without attention (attention=False): it has nothing to mask")
+
+
+def check_heads(d_model, n_heads):
+    check_sizes(d_model=d_model, n_heads=n_heads)
+    if d_model % n_heads:
+        raise ValueError(f"d_model must be divisible by n_heads: d_model={d_model}, n_heads={n_heads}")
+
+
+def check_attention_args(q, k, v, mask=None):
+    """q (..., seq_q, d_k), k (..., seq_k, d_k), v (..., seq_k, d_v): one float dtype, the same leading dims,
+    at least one key and d_k > 0 (else the weights are nan or the output silently 0); then the mask."""
+    check_tensor(q, "q", layout="(..., seq_q, d_k)", min_ndim=2)
+    check_tensor(k, "k", layout="(..., seq_k, d_k)", min_ndim=2)
+    check_tensor(v, "v", layout="(..., seq_k, d_v)", min_ndim=2)
+    if not q.dtype == k.dtype == v.dtype:
+        raise TypeError(f"q, k, v must share one dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
+    if k.shape[-1] != q.shape[-1]:
+        raise ValueError(f"q and k must share d_k (last dim): q has shape {tuple(q.shape)}, k has {tuple(k.shape)}")
+    if v.shape[-2] != k.shape[-2]:
+        raise ValueError(
+            f"k and v must have the same number of positions (dim -2): "
+            f"k has shape {tuple(k.shape)}, v has {tuple(v.shape)}"
+        )
+    if q.shape[:-2] != k.shape[:-2] or k.shape[:-2] != v.shape[:-2]:
+        raise ValueError(
+            "q, k, v must share their leading (batch/head) dims: "
+            f"got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
+        )
+    if k.shape[-2] == 0:
+        raise ValueError(f"k has no positions (shape {tuple(k.shape)}): a query needs at least one key to attend to")
+    if q.shape[-1] == 0:
+        raise ValueError(f"q and k have d_k = 0 (q has shape {tuple(q.shape)}): every score would be 0 / sqrt(0)")
+    if mask is not None:
+        check_mask(mask, (*q.shape[:-1], k.shape[-2]))
+
+
+def check_mask(mask, scores_shape):
+    """A boolean mask (True = may attend) or a float one (added to the scores) that broadcasts to the scores'
+    shape (..., seq_q, seq_k) without growing it. Integer masks are refused (torch's scaled_dot_product_attention
+    refuses them too): added to the scores, a 0/1 int mask would hide nothing.
+
+    Reads a float mask's values: a mask of only 0s and 1s (a boolean mask in disguise, that would hide nothing)
+    or one holding nan or +inf would otherwise give a silently wrong result.
+    """
+    scores_shape = torch.Size(scores_shape)
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(
+            f"mask must be a torch.Tensor broadcastable to the scores' shape {tuple(scores_shape)} "
+            "(..., seq_q, seq_k), "
+            f"got {type(mask).__name__}"
+        )
+    if mask.dtype != torch.bool and not mask.is_floating_point():
+        raise TypeError(
+            f"mask must be boolean (True = may attend) or floating-point (added to the scores), got dtype "
+            f"{mask.dtype}; for a 0/1 mask pass mask.bool()"
+        )
+    try:
+        broadcast = torch.broadcast_shapes(mask.shape, scores_shape)
+    except RuntimeError:
+        broadcast = None
+    if broadcast != scores_shape or mask.dim() > len(scores_shape):
+        # A mask with more or bigger dims would broadcast the output to a bigger shape: never what was meant.
+        raise ValueError(
+            f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape {tuple(scores_shape)}"
+        )
+    if mask.is_floating_point() and has_values(mask):
+        if (mask.isnan() | mask.isposinf()).any():
+            raise ValueError("mask contains nan or +inf: an additive mask holds 0 (attend) and -inf (blocked)")
+        if ((mask == 0) | (mask == 1)).all() and (mask == 1).any():
+            raise ValueError(
+                "mask is a float tensor of 0s and 1s: a float mask is ADDED to the scores, so it would hide nothing. "
+                "It looks like a boolean mask in disguise: pass mask.bool() (True = may attend), "
+                "or an additive mask of 0 and -inf"
+            )
+
+
+def check_head_mask(mask):
+    """A multi-head layer's mask: (seq_q, seq_k), (batch, seq_q, seq_k) or (batch, n_heads or 1, seq_q, seq_k)."""
+    if isinstance(mask, torch.Tensor) and mask.dim() not in (2, 3, 4):
+        raise ValueError(
+            "mask: expected shape (seq_q, seq_k), (batch, seq_q, seq_k) or (batch, n_heads or 1, seq_q, seq_k), "
+            f"got shape {tuple(mask.shape)} ({mask.dim()}-D)"
+        )
+
+
+def check_some_key_left(masked_scores, mask):
+    """Each query keeps at least one key after masking by `mask` (a causal mask alone always leaves key 0).
+    Reads the scores' values: without it, a query with no key left gets nan weights, silently."""
+    if mask is not None and has_values(masked_scores) and masked_scores.isneginf().all(dim=-1).any():
+        raise ValueError(
+            "the mask leaves some query with no key to attend to (a row of all False, or all -inf in a float mask)"
+        )
+
+
+def check_torch_attention(mha, d_model, n_heads, bias):
+    """A torch.nn.MultiheadAttention that computes what our MultiHeadAttention(d_model, n_heads, bias) computes:
+    refuse biases present in one and not the other, add_bias_kv, add_zero_attn, separate kdim/vdim."""
+    check_instance(mha, torch.nn.MultiheadAttention, "torch.nn.MultiheadAttention")
+    if (mha.embed_dim, mha.num_heads) != (d_model, n_heads):
+        raise ValueError(
+            f"shape mismatch: this layer has d_model={d_model}, n_heads={n_heads}; "
+            f"the torch layer has embed_dim={mha.embed_dim}, num_heads={mha.num_heads}"
+        )
+    if mha.in_proj_weight is None:
+        raise ValueError("torch layer has separate k/v dimensions (kdim/vdim); only the shared layout is supported")
+    if mha.bias_k is not None or mha.add_zero_attn:
+        raise ValueError(
+            "torch layer was built with add_bias_kv=True or add_zero_attn=True, which add a key this layer "
+            "does not have: build it without them"
+        )
+    theirs = {mha.in_proj_bias is not None, mha.out_proj.bias is not None}
+    if theirs != {bias}:
+        got = f"bias={theirs.pop()}" if len(theirs) == 1 else "a bias on only one of in_proj and out_proj"
+        raise ValueError(
+            f"bias mismatch: this layer has bias={bias}, the torch layer has {got}; build both with the same bias"
+        )
+
+
+def check_same_build(ours, theirs, what="the torch layer"):
+    """ours, theirs: {setting: value}; refuse any setting that differs, naming each."""
+    different = [f"{k}: ours {ours[k]!r}, torch's {theirs[k]!r}" for k in ours if ours[k] != theirs[k]]
+    if different:
+        raise ValueError(f"{what} is built differently: " + "; ".join(different))
+
+
+def check_batch_norm_input(x, d_model, training):
+    """(batch, d_model) or (batch, seq, d_model); in training mode more than one value per feature."""
+    layout = f"(batch, d_model={d_model}) or (batch, seq, d_model={d_model})"
+    check_tensor(x, "x", layout=layout, ndim=(2, 3), last_dim=d_model)
+    if training and x.numel() // d_model < 2:
+        raise ValueError(
+            f"BatchNorm in training mode needs more than 1 value per feature, got input of shape "
+            f"{tuple(x.shape)}; use a bigger batch or call .eval()"
+        )
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def check_train_args(model, steps, lr, optimizer, optimizers, loss_fn, grad_clip, on_step):
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(f"model ({type(model).__name__}) has no trainable parameters: there is nothing to train")
+    check_positive_int(steps, "steps")
+    check_positive_number(lr, "lr")
+    check_positive_number(grad_clip, "grad_clip", optional=True)
+    check_choice(optimizer, "optimizer", optimizers)
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be a function (output, y) -> loss, got {type(loss_fn).__name__}")
+    if on_step is not None and not callable(on_step):
+        raise TypeError(f"on_step must be a function (steps_done) -> None, got {type(on_step).__name__}")
+
+
+def check_data(data):
+    """train's data: an (x, y) pair of tensors, an object with get_batch(batch_size, generator), or a function
+    (batch_size, generator) -> (x, y)."""
+    if isinstance(data, tuple) and len(data) == 2:
+        if not all(isinstance(t, torch.Tensor) for t in data):
+            got = ", ".join(type(t).__name__ for t in data)
+            raise TypeError(f"data: an (x, y) pair must hold two torch.Tensors, got ({got}); use torch.as_tensor(...)")
+        return
+    draw = getattr(data, "get_batch", data)
+    if not callable(draw):
+        raise TypeError(
+            "data must be an (x, y) tuple, an object with get_batch(batch_size, generator), "
+            f"or a function (batch_size, generator) -> (x, y); got {type(data).__name__}"
+        )
+    try:
+        inspect.signature(draw).bind(1, None)
+    except TypeError:
+        name = "data.get_batch" if draw is not data else "data"
+        raise TypeError(
+            f"{name} must take (batch_size, generator) and return (x, y); its signature is {inspect.signature(draw)}"
+        ) from None
+    except ValueError:  # a builtin without a signature to read: let the call decide
+        pass
+
+
+def check_batch(batch):
+    """What train's data gave for one step: an (x, y) pair of tensors. Returns it."""
+    if not (isinstance(batch, (tuple, list)) and len(batch) == 2 and all(isinstance(t, torch.Tensor) for t in batch)):
+        got = type(batch).__name__ + (f" of {len(batch)}" if isinstance(batch, (tuple, list)) else "")
+        raise TypeError(f"data must give an (x, y) pair of torch.Tensors for each batch, got {got}")
+    return batch
+
+
+def check_loss(loss):
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        got = f"shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise ValueError(f"loss_fn must return a single-value tensor, got {got}")
+
+
+def check_loss_args(output, y, ignore_index):
+    """output and targets y for default_loss: float y of output's shape (squared error), or integer y of output's
+    shape without its last dim (cross-entropy) with at least one position scored (y != ignore_index).
+
+    Reads y's values (a host-device sync, as train's loss.item() is anyway): with no scored position the
+    cross-entropy is nan, which train would report as a diverged run.
+    """
+    for name, t in (("output", output), ("y", y)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if y.is_floating_point():
+        if output.shape != y.shape:  # mse_loss would broadcast them, with only a warning
+            raise ValueError(
+                f"float targets: output shape {tuple(output.shape)} must equal y shape {tuple(y.shape)} "
+                "for the squared error"
+            )
+        return
+    if output.shape[:-1] != y.shape:
+        raise ValueError(
+            f"integer targets: output shape {tuple(output.shape)} must be y shape {tuple(y.shape)} plus a last "
+            "dimension of scores per class"
+        )
+    if has_values(y) and not (y != ignore_index).any():
+        raise ValueError(
+            f"y has no scored position (every target is {ignore_index}, the ignored value): the loss would be nan"
+        )
+
+
+# ----------------------------------------------------------------------------- activations
+
+
+def check_watch_args(model, modules):
+    """model an nn.Module; modules None, or a non-empty dict {name: module} or list of modules, each module once."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if modules is None:
+        return
+    if isinstance(modules, torch.nn.Module) or not isinstance(modules, (dict, list, tuple, torch.nn.ModuleList)):
+        raise TypeError(f"modules must be a dict {{name: module}} or a list of modules, got {type(modules).__name__}")
+    if not len(modules):
+        raise ValueError("modules is empty: name at least one module to watch, or pass modules=None for the blocks")
+    named = modules if isinstance(modules, dict) else dict(enumerate(modules))
+    wrong = {name: type(m).__name__ for name, m in named.items() if not isinstance(m, torch.nn.Module)}
+    if wrong:
+        raise TypeError(f"modules must be torch.nn.Module objects, got {wrong}")
+    names = {}
+    for name, m in named.items():
+        names.setdefault(id(m), []).append(name)
+    twice = [found for found in names.values() if len(found) > 1]
+    if twice:
+        raise ValueError(f"the same module is watched under several names {twice}: name each module once")
+
+
+def check_all_ran(calls, model):
+    """calls: {name: outputs recorded}; every watched module must have run."""
+    silent = [n for n, outputs in calls.items() if not outputs]
+    if silent:
+        raise ValueError(
+            f"these watched modules never ran during model(x): {silent}; are they part of {type(model).__name__}'s "
+            "forward pass?"
+        )
+
+
+def check_token_vectors(x):
+    """(batch, seq, d) or (seq, d) with batch >= 1, seq >= 2, d >= 1, and no all-zero vector (which has no
+    direction: its cosine would read 0, as if at right angles). Reads x's values."""
+    check_tensor(x, "x", layout="(batch, seq, d) or (seq, d)", ndim=(2, 3))
+    if x.shape[-1] == 0:
+        raise ValueError(f"x: the token vectors are empty (shape {tuple(x.shape)}), they have no direction")
+    if x.shape[-2] < 2:
+        raise ValueError(f"need at least 2 tokens to compare, got shape {tuple(x.shape)}")
+    if x.numel() == 0:
+        raise ValueError(f"x: the batch is empty (shape {tuple(x.shape)}): there are no tokens to compare")
+    if has_values(x) and (x == 0).all(dim=-1).any():
+        raise ValueError(
+            f"x holds an all-zero token vector (shape {tuple(x.shape)}): it has no direction, so no cosine with others"
+        )
+
+
+def check_real_values(x):
+    """A real tensor of any shape with at least one entry."""
+    check_tensor(x, "x", layout="(...) with at least one entry", floating=False)
+    if x.numel() == 0:
+        raise ValueError(f"x is empty (shape {tuple(x.shape)}): there is nothing to summarise")
+    if x.is_complex():
+        raise TypeError(f"x must be a real tensor, got dtype {x.dtype}")
+
+
+def check_has_gradients(grads, name):
+    if not grads:
+        raise ValueError(f"{name} has no gradients: call loss.backward() first")
+
+
+def check_stats(stats, columns):
+    """A {layer name: stats dict} with every column in `columns`."""
+    if not isinstance(stats, dict):
+        raise TypeError(f"stats must be a dict {{layer name: stats dict}}, got {type(stats).__name__}")
+    missing = sorted({c for s in stats.values() for c in columns if not isinstance(s, dict) or c not in s})
+    if missing:
+        raise ValueError(f"stats lack the columns {missing}; pass what activation_stats returns, or choose columns")
+
+
+# ----------------------------------------------------------------------------- plotting
+
+
+def check_runs(runs, stat):
+    """{layer name: stats dict} or {variant: {layer name: stats dict}}, non-empty, every variant with the same
+    layers, each stats dict holding `stat`."""
+    if not isinstance(runs, dict) or not runs:
+        raise ValueError(
+            "runs must be a non-empty dict: {layer name: stats} (from activations.activation_stats) or "
+            f"{{variant label: {{layer name: stats}}}}, got {runs!r}"[:300]
+        )
+    def is_stats(v):
+        return isinstance(v, dict) and v and not any(isinstance(s, dict) for s in v.values())
+
+    variants = {"model": runs} if all(is_stats(v) for v in runs.values()) else runs
+    for label, stats in variants.items():
+        if not isinstance(stats, dict) or not stats or not all(isinstance(s, dict) for s in stats.values()):
+            raise ValueError(
+                f"{label}: expected a non-empty {{layer name: stats dict}} as from activations.activation_stats, "
+                f"got {stats!r}"[:300]
+            )
+        missing = [n for n, s in stats.items() if stat not in s]
+        if missing:
+            choices = sorted(next(iter(stats.values())))
+            raise KeyError(f"{label}: no {stat!r} in the stats of {missing}; choose one of {choices}")
+    layers = {label: list(stats) for label, stats in variants.items()}
+    first, *_ = layers.values()
+    different = {label: names for label, names in layers.items() if names != first}
+    if different:
+        raise ValueError(
+            f"the variants must have the same layers, in the same order, to share the x axis: {first} vs {different}"
+        )
+
+
+def check_matrix(t, name, layout, hint=""):
+    """A non-empty 2-D tensor, numpy array or nested list of numbers."""
+    try:
+        m = None if t is None or isinstance(t, (str, bytes)) else torch.as_tensor(t)
+    except (TypeError, ValueError, RuntimeError):
+        m = None
+    if m is None:
+        raise TypeError(
+            f"{name} must be a tensor (or array, or list of lists of numbers) of shape {layout}, got {t!r}"[:300]
+        )
+    if m.dim() != 2:
+        raise ValueError(f"{name}: expected shape {layout}, got {tuple(m.shape)}{hint}")
+    if 0 in m.shape:
+        raise ValueError(f"{name}: the matrix is empty, shape {tuple(m.shape)}")
+
+
+def check_labels(labels, n, name, what, shape):
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"{name}: {len(labels)} labels for {n} {what} of weights with shape {tuple(shape)}")
+
+
+def check_losses(losses):
+    """{label: a flat, non-empty list of numbers}."""
+    if not losses:
+        raise ValueError("losses is empty: pass a list of per-step losses or {label: list of losses}")
+    for label, values in losses.items():
+        try:
+            values = torch.as_tensor(list(values), dtype=torch.float64)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"{label}: expected a list of numbers (per-step losses), got {values!r}"[:300]) from None
+        if not len(values):
+            raise ValueError(f"{label}: no values to plot (an empty list of losses)")
+        if values.dim() != 1:
+            raise ValueError(f"{label}: expected a flat list of per-step losses, got shape {tuple(values.shape)}")

@@ -7,7 +7,14 @@ so a learner can read them and the tests can check them.
 import torch
 from torch import nn
 
-from ._validate import check_tensor
+from ._validate import (
+    check_all_ran,
+    check_has_gradients,
+    check_real_values,
+    check_stats,
+    check_token_vectors,
+    check_watch_args,
+)
 
 
 def default_modules(model):
@@ -23,19 +30,10 @@ def default_modules(model):
 
 
 def _as_named(model, modules):
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_watch_args(model, modules)
     if modules is None:
         return default_modules(model)
-    if isinstance(modules, nn.Module) or not isinstance(modules, (dict, list, tuple, nn.ModuleList)):
-        raise TypeError(f"modules must be a dict {{name: module}} or a list of modules, got {type(modules).__name__}")
-    named = modules if isinstance(modules, dict) else {f"layer {i}": m for i, m in enumerate(modules)}
-    if not named:
-        raise ValueError("modules is empty: name at least one module to watch, or pass modules=None for the blocks")
-    wrong = {name: type(m).__name__ for name, m in named.items() if not isinstance(m, nn.Module)}
-    if wrong:
-        raise TypeError(f"modules must be torch.nn.Module objects, got {wrong}")
-    return named
+    return modules if isinstance(modules, dict) else {f"layer {i}": m for i, m in enumerate(modules)}
 
 
 def record_activations(model, x, modules=None, include_input=True):
@@ -43,41 +41,38 @@ def record_activations(model, x, modules=None, include_input=True):
 
     With include_input, the first entry ("input") is what entered the first watched module, so a
     plot shows the magnitude before any layer too. Hooks are removed afterwards, even on an error.
-    A watched module that does not run during model(x) (not part of the model, or skipped) is an error
-    that names it: an empty or partial record would look like a result.
+    A module that runs more than once in model(x) (a layer applied twice) gives one entry per call,
+    "name (call 1)", "name (call 2)"... A watched module that does not run during model(x) (not part of
+    the model, or skipped) is an error that names it: an empty or partial record would look like a result.
     """
     named = _as_named(model, modules)
-    recorded = {}
-    handles = []
+    calls = {name: [] for name in named}  # each module's outputs, in the order it ran
+    first_input = []
 
     def keep(name):
         def hook(module, inputs, output):
-            recorded[name] = (output[0] if isinstance(output, tuple) else output).detach()
+            calls[name].append((output[0] if isinstance(output, tuple) else output).detach())
 
         return hook
 
-    if include_input and named:
+    handles = [module.register_forward_hook(keep(name)) for name, module in named.items()]
+    if include_input:
         first = next(iter(named.values()))
-        handles.append(
-            first.register_forward_pre_hook(lambda m, inputs: recorded.setdefault("input", inputs[0].detach()))
-        )
+        handles.append(first.register_forward_pre_hook(lambda m, inputs: first_input.append(inputs[0].detach())))
     try:
-        for name, module in named.items():
-            handles.append(module.register_forward_hook(keep(name)))
         with torch.no_grad():
             model(x)
     finally:
         for h in handles:
             h.remove()
-    silent = [n for n in named if n not in recorded]
-    if silent:
-        raise ValueError(
-            f"these watched modules never ran during model(x): {silent}; are they part of {type(model).__name__}'s "
-            "forward pass?"
-        )
-    # Order: input first, then the modules in the order given.
-    order = (["input"] if "input" in recorded else []) + [n for n in named if n in recorded]
-    return {n: recorded[n] for n in order}
+    check_all_ran(calls, model)
+    recorded = {"input": first_input[0]} if first_input else {}
+    for name, outputs in calls.items():
+        if len(outputs) == 1:
+            recorded[name] = outputs[0]
+        else:
+            recorded.update({f"{name} (call {i})": out for i, out in enumerate(outputs, start=1)})
+    return recorded
 
 
 def mean_pairwise_cosine(x):
@@ -85,13 +80,9 @@ def mean_pairwise_cosine(x):
 
     x: (batch, seq, d) or (seq, d). 1.0 means every token points the same way (rank collapse).
     """
-    check_tensor(x, "x", layout="(batch, seq, d) or (seq, d)", ndim=(2, 3))
-    if x.shape[-1] == 0:
-        raise ValueError(f"x: the token vectors are empty (shape {tuple(x.shape)}), they have no direction")
+    check_token_vectors(x)
     x = x if x.dim() == 3 else x[None]
     seq = x.shape[1]
-    if seq < 2:
-        raise ValueError(f"need at least 2 tokens to compare, got shape {tuple(x.shape)}")
     unit = torch.nn.functional.normalize(x.float(), dim=-1)
     sims = unit @ unit.transpose(-2, -1)  # (batch, seq, seq)
     off_diagonal = sims.sum(dim=(-2, -1)) - sims.diagonal(dim1=-2, dim2=-1).sum(-1)
@@ -100,11 +91,7 @@ def mean_pairwise_cosine(x):
 
 def tensor_stats(x):
     """mean, std, RMS and max |x| over all entries, and mean pairwise cosine of the token vectors."""
-    check_tensor(x, "x", layout="(...) with at least one entry", floating=False)
-    if x.numel() == 0:
-        raise ValueError(f"x is empty (shape {tuple(x.shape)}): there is nothing to summarise")
-    if x.is_complex():
-        raise TypeError(f"x must be a real tensor, got dtype {x.dtype}")
+    check_real_values(x)
     x = x.float()
     stats = {
         "mean": x.mean().item(),
@@ -126,19 +113,14 @@ def gradient_norms(model, modules=None):
     norms = {}
     for name, module in _as_named(model, modules).items():
         grads = [p.grad.flatten() for p in module.parameters() if p.grad is not None]
-        if not grads:
-            raise ValueError(f"{name} has no gradients: call loss.backward() first")
+        check_has_gradients(grads, name)
         norms[name] = torch.cat(grads).norm().item()
     return norms
 
 
 def format_stats(stats, digits=3, columns=("mean", "std", "rms", "max_abs", "cosine")):
     """A fixed-width table of per-layer statistics, rounded so that re-runs print the same text."""
-    if not isinstance(stats, dict):
-        raise TypeError(f"stats must be a dict {{layer name: stats dict}}, got {type(stats).__name__}")
-    missing = sorted({c for s in stats.values() for c in columns if not isinstance(s, dict) or c not in s})
-    if missing:
-        raise ValueError(f"stats lack the columns {missing}; pass what activation_stats returns, or choose columns")
+    check_stats(stats, columns)
     width = max(len(n) for n in stats) if stats else 5
     header = f"{'layer':<{width}}" + "".join(f"{c:>10}" for c in columns)
     rows = [header]

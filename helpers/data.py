@@ -162,7 +162,11 @@ class CharTokenizer:
 
 def load_corpus(name="tiny_stories.txt"):
     """The text of a corpus shipped in data/ (see data/README.md for how it is made)."""
+    if not isinstance(name, (str, pathlib.PurePath)):
+        raise TypeError(f"name must be the file name of a corpus in data/, e.g. 'tiny_stories.txt', got {name!r}")
     path = DATA_DIR / name
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder: name a text file in it, e.g. load_corpus('tiny_stories.txt')")
     if not path.exists():
         raise FileNotFoundError(f"{path} not found; run `python data/make_tiny_stories.py` to regenerate it")
     return path.read_text(encoding="utf-8")

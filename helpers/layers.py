@@ -12,13 +12,29 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._validate import (
+    check_attention_args,
+    check_batch_norm_input,
     check_choice,
-    check_matches_parameters,
-    check_positive_int,
+    check_fraction,
+    check_head_mask,
+    check_heads,
+    check_input,
+    check_instance,
+    check_mask_has_attention,
+    check_norm_args,
+    check_positive_number,
+    check_same_build,
+    check_seq_len,
+    check_sizes,
+    check_some_key_left,
+    check_sublayers,
     check_tensor,
     check_token_ids,
-    has_values,
+    check_torch_attention,
 )
+
+# Each layer checks its arguments with one call into _validate (a wrong shape says what was expected and what
+# came); the checks that read tensor values, not only shapes, say why they must.
 
 # ----------------------------------------------------------------------------- positions
 
@@ -28,10 +44,8 @@ def sinusoidal_positional_encoding(seq_len, d_model, base=10000.0):
 
     Returns a (seq_len, d_model) float32 tensor. An odd d_model works: the last column is a sine.
     """
-    check_positive_int(seq_len, "seq_len")
-    check_positive_int(d_model, "d_model")
-    if isinstance(base, bool) or not isinstance(base, (int, float)) or not base > 0:
-        raise ValueError(f"base must be a positive number, got {base!r}")
+    check_sizes(seq_len=seq_len, d_model=d_model)
+    check_positive_number(base, "base")
     position = torch.arange(seq_len, dtype=torch.float32)[:, None]  # (seq_len, 1)
     two_i = torch.arange(0, d_model, 2, dtype=torch.float32)  # the even feature indices 2i
     angles = position / base ** (two_i / d_model)  # (seq_len, ceil(d_model / 2))
@@ -46,13 +60,13 @@ class SinusoidalPositionalEncoding(nn.Module):
 
     def __init__(self, max_len, d_model):
         super().__init__()
-        check_positive_int(max_len, "max_len")
+        check_sizes(max_len=max_len)
         self.max_len = max_len
         # A buffer, not a parameter: it moves with .to(device) but the optimizer never sees it.
         self.register_buffer("pe", sinusoidal_positional_encoding(max_len, d_model), persistent=False)
 
     def forward(self, seq_len):
-        _check_seq_len(seq_len, self.max_len)
+        check_seq_len(seq_len, self.max_len)
         return self.pe[:seq_len]
 
 
@@ -61,21 +75,13 @@ class LearnedPositionalEmbedding(nn.Module):
 
     def __init__(self, max_len, d_model):
         super().__init__()
-        check_positive_int(max_len, "max_len")
-        check_positive_int(d_model, "d_model")
+        check_sizes(max_len=max_len, d_model=d_model)
         self.max_len = max_len
         self.embedding = nn.Embedding(max_len, d_model)
 
     def forward(self, seq_len):
-        _check_seq_len(seq_len, self.max_len)
-        positions = torch.arange(seq_len, device=self.embedding.weight.device)
-        return self.embedding(positions)
-
-
-def _check_seq_len(seq_len, max_len):
-    check_positive_int(seq_len, "seq_len")
-    if seq_len > max_len:
-        raise ValueError(f"sequence length {seq_len} is longer than max_len={max_len} this model was built for")
+        check_seq_len(seq_len, self.max_len)
+        return self.embedding(torch.arange(seq_len, device=self.embedding.weight.device))
 
 
 # ----------------------------------------------------------------------------- attention
@@ -83,47 +89,8 @@ def _check_seq_len(seq_len, max_len):
 
 def causal_mask(seq_len, device=None):
     """(seq_len, seq_len) boolean mask, True where query i may look at key j, i.e. j <= i."""
-    check_positive_int(seq_len, "seq_len")
+    check_sizes(seq_len=seq_len)
     return torch.ones(seq_len, seq_len, dtype=torch.bool, device=device).tril()
-
-
-def _check_mask(mask, scores):
-    """The mask as (allowed, additive), one of them None, on the scores' device; refuse what would mask wrongly.
-
-    Boolean: True = may attend. Floating-point: added to the scores, cast to their dtype. Integer masks are
-    refused (torch's scaled_dot_product_attention refuses them too): added to the scores, a 0/1 int mask
-    would hide nothing. A float mask of only 0s and 1s is refused for the same reason.
-    """
-    expected = f"broadcastable to the scores' shape {tuple(scores.shape)} (..., seq_q, seq_k)"
-    if not isinstance(mask, torch.Tensor):
-        raise TypeError(f"mask must be a torch.Tensor {expected}, got {type(mask).__name__}")
-    if mask.dtype != torch.bool and not mask.is_floating_point():
-        raise TypeError(
-            f"mask must be boolean (True = may attend) or floating-point (added to the scores), got dtype "
-            f"{mask.dtype}; for a 0/1 mask pass mask.bool()"
-        )
-    try:
-        broadcast = torch.broadcast_shapes(mask.shape, scores.shape)
-    except RuntimeError:
-        broadcast = None
-    if broadcast != scores.shape or mask.dim() > scores.dim():
-        # A mask with more or bigger dims would broadcast the output to a bigger shape: never what was meant.
-        raise ValueError(
-            f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape {tuple(scores.shape)}"
-        )
-    if mask.dtype == torch.bool:
-        return mask.to(scores.device), None
-    mask = mask.to(device=scores.device, dtype=scores.dtype)
-    if has_values(mask):
-        if (mask.isnan() | mask.isposinf()).any():
-            raise ValueError("mask contains nan or +inf: an additive mask holds 0 (attend) and -inf (blocked)")
-        if ((mask == 0) | (mask == 1)).all() and (mask == 1).any():
-            raise ValueError(
-                "mask is a float tensor of 0s and 1s: a float mask is ADDED to the scores, so it would hide nothing. "
-                "It looks like a boolean mask in disguise: pass mask.bool() (True = may attend), "
-                "or an additive mask of 0 and -inf"
-            )
-    return None, mask
 
 
 def attention(q, k, v, mask=None, causal=False):
@@ -131,51 +98,33 @@ def attention(q, k, v, mask=None, causal=False):
 
     q: (..., seq_q, d_k), k: (..., seq_k, d_k), v: (..., seq_k, d_v), all of one dtype.
     mask: boolean, True = may attend (as in F.scaled_dot_product_attention), broadcastable to
-    (..., seq_q, seq_k); or a float mask that is added to the scores (0 = attend, -inf = blocked), cast to
-    the scores' dtype. Either is moved to the scores' device. Integer masks, float masks of only 0s and 1s,
-    and masks that leave a query with no key at all are refused with an error.
+    (..., seq_q, seq_k); or a float mask that is added to the scores (0 = attend, -inf = blocked).
+    Integer masks, float masks of only 0s and 1s, and masks that leave a query with no key at all are refused.
     Returns (output (..., seq_q, d_v), weights (..., seq_q, seq_k)).
     """
-    check_tensor(q, "q", layout="(..., seq_q, d_k)", min_ndim=2)
-    check_tensor(k, "k", layout="(..., seq_k, d_k)", min_ndim=2)
-    check_tensor(v, "v", layout="(..., seq_k, d_v)", min_ndim=2)
-    if not q.dtype == k.dtype == v.dtype:
-        raise TypeError(f"q, k, v must share one dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
-    if k.shape[-1] != q.shape[-1]:
-        raise ValueError(f"q and k must share d_k (last dim): q has shape {tuple(q.shape)}, k has {tuple(k.shape)}")
-    if v.shape[-2] != k.shape[-2]:
-        raise ValueError(
-            f"k and v must have the same number of positions (dim -2): "
-            f"k has shape {tuple(k.shape)}, v has {tuple(v.shape)}"
-        )
-    if q.shape[:-2] != k.shape[:-2] or k.shape[:-2] != v.shape[:-2]:
-        raise ValueError(
-            "q, k, v must share their leading (batch/head) dims: "
-            f"got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
-        )
-    seq_q, seq_k = q.shape[-2], k.shape[-2]
-
+    check_attention_args(q, k, v, mask)  # reads a float mask's values: a 0/1 or nan mask would mask wrongly, silently
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., seq_q, seq_k)
-    allowed = additive = None
-    if causal:
-        allowed = torch.ones(seq_q, seq_k, dtype=torch.bool, device=q.device).tril()
-    if mask is not None:
-        given, additive = _check_mask(mask, scores)
-        if given is not None:
-            allowed = given if allowed is None else allowed & given
-    blocked = None if allowed is None else ~allowed
-    if additive is not None:
-        blocked = additive.isneginf() if blocked is None else blocked | additive.isneginf()
-    if blocked is not None and has_values(blocked) and blocked.all(dim=-1).any():
-        raise ValueError(
-            "the mask leaves some query with no key to attend to (a row of all False, or all -inf in a float mask)"
-        )
-    if additive is not None:
-        scores = scores + additive
-    if allowed is not None:
-        scores = scores.masked_fill(~allowed, float("-inf"))
+    scores = apply_mask(scores, mask, causal)
+    check_some_key_left(scores, mask)  # reads values if masked: a query left with no key would get nan, silently
     weights = torch.softmax(scores, dim=-1)
     return weights @ v, weights
+
+
+def apply_mask(scores, mask=None, causal=False):
+    """The scores with -inf wherever a query may not look, so that softmax gives those keys weight 0.
+
+    causal: query i sees keys j <= i. mask: boolean (True = may attend) or float (added to the scores, cast to
+    their dtype); either is moved to the scores' device.
+    """
+    if causal:
+        allowed = torch.ones(scores.shape[-2:], dtype=torch.bool, device=scores.device).tril()
+        scores = scores.masked_fill(~allowed, float("-inf"))
+    if mask is None:
+        return scores
+    mask = mask.to(scores.device)
+    if mask.dtype == torch.bool:
+        return scores.masked_fill(~mask, float("-inf"))
+    return scores + mask.to(scores.dtype)
 
 
 def split_heads(x, n_heads):
@@ -201,10 +150,7 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model, n_heads, bias=True, causal=False):
         super().__init__()
-        check_positive_int(d_model, "d_model")
-        check_positive_int(n_heads, "n_heads")
-        if d_model % n_heads:
-            raise ValueError(f"d_model must be divisible by n_heads: d_model={d_model}, n_heads={n_heads}")
+        check_heads(d_model, n_heads)
         self.d_model, self.n_heads, self.d_head = d_model, n_heads, d_model // n_heads
         self.causal = causal
         # One matrix makes q, k and v for all heads at once, laid out like torch's in_proj_weight.
@@ -213,11 +159,9 @@ class MultiHeadAttention(nn.Module):
         self.weights = None
 
     def forward(self, x, mask=None, causal=None):
-        check_tensor(x, "x", layout=f"(batch, seq, d_model={self.d_model})", ndim=3, last_dim=self.d_model)
-        check_matches_parameters(x, self)
-        mask = self._per_head(mask)
+        check_input(x, self)
         q, k, v = (split_heads(t, self.n_heads) for t in self.in_proj(x).split(self.d_model, dim=-1))
-        out, weights = attention(q, k, v, mask=mask, causal=self.causal if causal is None else causal)
+        out, weights = attention(q, k, v, self._per_head(mask), self.causal if causal is None else causal)
         self.weights = weights.detach()
         return self.out_proj(merge_heads(out))
 
@@ -225,16 +169,8 @@ class MultiHeadAttention(nn.Module):
     def _per_head(mask):
         """(seq_q, seq_k) applies to all; (batch, seq_q, seq_k) to every head of its own sequence, so it gets a
         heads axis (broadcast as is, it would line up with the heads); (batch, heads or 1, seq_q, seq_k) as is."""
-        if not isinstance(mask, torch.Tensor):
-            return mask  # None, or something attention() refuses with a clear message
-        if mask.dim() == 3:
-            return mask.unsqueeze(1)
-        if mask.dim() not in (2, 4):
-            raise ValueError(
-                "mask: expected shape (seq_q, seq_k), (batch, seq_q, seq_k) or (batch, n_heads or 1, seq_q, seq_k), "
-                f"got shape {tuple(mask.shape)} ({mask.dim()}-D)"
-            )
-        return mask
+        check_head_mask(mask)
+        return mask.unsqueeze(1) if isinstance(mask, torch.Tensor) and mask.dim() == 3 else mask
 
     @torch.no_grad()
     def load_from_torch(self, mha):
@@ -243,30 +179,10 @@ class MultiHeadAttention(nn.Module):
         Refuses a torch layer that computes something this one cannot (biases present in one and not the
         other, add_bias_kv, add_zero_attn, separate kdim/vdim), so the two never silently differ.
         """
-        if not isinstance(mha, nn.MultiheadAttention):
-            raise TypeError(f"expected a torch.nn.MultiheadAttention, got {type(mha).__name__}")
-        if (mha.embed_dim, mha.num_heads) != (self.d_model, self.n_heads):
-            raise ValueError(
-                f"shape mismatch: this layer has d_model={self.d_model}, n_heads={self.n_heads}; "
-                f"the torch layer has embed_dim={mha.embed_dim}, num_heads={mha.num_heads}"
-            )
-        if mha.in_proj_weight is None:
-            raise ValueError("torch layer has separate k/v dimensions (kdim/vdim); only the shared layout is supported")
-        if mha.bias_k is not None or mha.add_zero_attn:
-            raise ValueError(
-                "torch layer was built with add_bias_kv=True or add_zero_attn=True, which add a key this layer "
-                "does not have: build it without them"
-            )
-        ours = self.in_proj.bias is not None
-        theirs = {mha.in_proj_bias is not None, mha.out_proj.bias is not None}
-        if theirs != {ours}:
-            got = f"bias={theirs.pop()}" if len(theirs) == 1 else "a bias on only one of in_proj and out_proj"
-            raise ValueError(
-                f"bias mismatch: this layer has bias={ours}, the torch layer has {got}; build both with the same bias"
-            )
+        check_torch_attention(mha, self.d_model, self.n_heads, bias=self.in_proj.bias is not None)
         self.in_proj.weight.copy_(mha.in_proj_weight)
         self.out_proj.weight.copy_(mha.out_proj.weight)
-        if ours:
+        if self.in_proj.bias is not None:
             self.in_proj.bias.copy_(mha.in_proj_bias)
             self.out_proj.bias.copy_(mha.out_proj.bias)
         return self
@@ -282,9 +198,8 @@ class MLP(nn.Module):
 
     def __init__(self, d_model, d_hidden=None, activation="gelu", bias=True):
         super().__init__()
-        check_positive_int(d_model, "d_model")
         d_hidden = 4 * d_model if d_hidden is None else d_hidden
-        check_positive_int(d_hidden, "d_hidden")
+        check_sizes(d_model=d_model, d_hidden=d_hidden)
         check_choice(activation, "activation", ACTIVATIONS)
         self.d_model = d_model
         self.fc_in = nn.Linear(d_model, d_hidden, bias=bias)
@@ -292,17 +207,11 @@ class MLP(nn.Module):
         self.fc_out = nn.Linear(d_hidden, d_model, bias=bias)
 
     def forward(self, x):
-        check_tensor(x, "x", layout=f"(..., d_model={self.d_model})", min_ndim=1, last_dim=self.d_model)
-        check_matches_parameters(x, self)
+        check_input(x, self, ndim=None)
         return self.fc_out(self.act(self.fc_in(x)))
 
 
 # ----------------------------------------------------------------------------- normalization
-
-
-def _check_eps(eps):
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
-        raise ValueError(f"eps must be a positive number, got {eps!r}")
 
 
 def _compute_dtype(x):
@@ -311,46 +220,43 @@ def _compute_dtype(x):
     return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
 
 
-class LayerNorm(nn.Module):
-    """Each token on its own: subtract the mean of its features, divide by their std, scale and shift.
+class _TokenNorm(nn.Module):
+    """What LayerNorm and RMSNorm share: each token normalized on its own over its d_model features, with a
+    learned scale; the input's dtype is returned, half-precision input is computed in float32 (as torch's)."""
 
-    Returns the input's dtype; half-precision input is computed in float32 (as torch.nn.LayerNorm).
-    """
+    def __init__(self, d_model, eps):
+        super().__init__()
+        check_norm_args(d_model, eps)
+        self.d_model, self.eps = d_model, eps
+        self.weight = nn.Parameter(torch.ones(d_model))
+
+    def forward(self, x):
+        check_tensor(x, "x", layout=f"(..., d_model={self.d_model})", min_ndim=1, last_dim=self.d_model)
+        return self.normalize(x.to(_compute_dtype(x))).to(x.dtype)
+
+
+class LayerNorm(_TokenNorm):
+    """Each token on its own: subtract the mean of its features, divide by their std, scale and shift."""
 
     def __init__(self, d_model, eps=1e-5):
-        super().__init__()
-        check_positive_int(d_model, "d_model")
-        _check_eps(eps)
-        self.d_model, self.eps = d_model, eps
-        self.weight = nn.Parameter(torch.ones(d_model))
+        super().__init__(d_model, eps)
         self.bias = nn.Parameter(torch.zeros(d_model))
 
-    def forward(self, x):
-        check_tensor(x, "x", layout=f"(..., d_model={self.d_model})", min_ndim=1, last_dim=self.d_model)
-        h = x.to(_compute_dtype(x))
+    def normalize(self, h):
         mean = h.mean(dim=-1, keepdim=True)
         var = h.var(dim=-1, keepdim=True, unbiased=False)  # biased, as torch.nn.LayerNorm
-        return ((h - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias).to(x.dtype)
+        return (h - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
 
 
-class RMSNorm(nn.Module):
-    """LayerNorm without the centring: divide each token by the root mean square of its features.
-
-    Returns the input's dtype; half-precision input is computed in float32 (as torch.nn.RMSNorm).
-    """
+class RMSNorm(_TokenNorm):
+    """LayerNorm without the centring: divide each token by the root mean square of its features."""
 
     def __init__(self, d_model, eps=1e-6):
-        super().__init__()
-        check_positive_int(d_model, "d_model")
-        _check_eps(eps)
-        self.d_model, self.eps = d_model, eps
-        self.weight = nn.Parameter(torch.ones(d_model))
+        super().__init__(d_model, eps)
 
-    def forward(self, x):
-        check_tensor(x, "x", layout=f"(..., d_model={self.d_model})", min_ndim=1, last_dim=self.d_model)
-        h = x.to(_compute_dtype(x))
+    def normalize(self, h):
         rms = torch.sqrt(h.pow(2).mean(dim=-1, keepdim=True) + self.eps)
-        return (h / rms * self.weight).to(x.dtype)
+        return h / rms * self.weight
 
 
 class BatchNorm(nn.Module):
@@ -364,12 +270,8 @@ class BatchNorm(nn.Module):
 
     def __init__(self, d_model, eps=1e-5, momentum=0.1):
         super().__init__()
-        check_positive_int(d_model, "d_model")
-        _check_eps(eps)
-        if momentum is not None and (
-            isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1
-        ):
-            raise ValueError(f"momentum must be a number in [0, 1] or None (cumulative average), got {momentum!r}")
+        check_norm_args(d_model, eps)
+        check_fraction(momentum, "momentum", optional=True, note=" (cumulative average)")
         self.d_model, self.eps, self.momentum = d_model, eps, momentum
         self.weight = nn.Parameter(torch.ones(d_model))
         self.bias = nn.Parameter(torch.zeros(d_model))
@@ -378,20 +280,14 @@ class BatchNorm(nn.Module):
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))  # as torch's state_dict
 
     def forward(self, x):
-        layout = f"(batch, d_model={self.d_model}) or (batch, seq, d_model={self.d_model})"
-        check_tensor(x, "x", layout=layout, ndim=(2, 3), last_dim=self.d_model)
+        check_batch_norm_input(x, self.d_model, self.training)
         h = x.to(_compute_dtype(x))
         dims = tuple(range(x.dim() - 1))  # every axis but the features
         if self.training:
-            n = x.numel() // self.d_model
-            if n < 2:
-                raise ValueError(
-                    f"BatchNorm in training mode needs more than 1 value per feature, got input of shape "
-                    f"{tuple(x.shape)}; use a bigger batch or call .eval()"
-                )
             mean = h.mean(dim=dims)
             var = h.var(dim=dims, unbiased=False)
             with torch.no_grad():  # torch keeps the unbiased variance in its running average
+                n = x.numel() // self.d_model
                 self.num_batches_tracked += 1
                 buffers = self.running_mean.dtype
                 # a tensor, not .item(): nothing leaves the device
@@ -437,9 +333,7 @@ class TransformerBlock(nn.Module):
     ):
         super().__init__()
         check_choice(norm_position, "norm_position", ("pre", "post"))
-        check_choice(norm, "norm", NORMS)
-        if not (attention or mlp):
-            raise ValueError("a block needs at least one sublayer: attention=True or mlp=True")
+        check_sublayers(attention, mlp)
         self.d_model, self.skip, self.norm_position = d_model, skip, norm_position
         self.attn = MultiHeadAttention(d_model, n_heads, causal=causal) if attention else None
         self.mlp = MLP(d_model, d_hidden, activation) if mlp else None
@@ -453,8 +347,8 @@ class TransformerBlock(nn.Module):
         return norm(x + layer(x) if self.skip else layer(x))
 
     def forward(self, x, mask=None):
-        check_tensor(x, "x", layout=f"(batch, seq, d_model={self.d_model})", ndim=3, last_dim=self.d_model)
-        check_matches_parameters(x, self)
+        check_input(x, self)
+        check_mask_has_attention(mask, self.attn)
         if self.attn is not None:
             x = self._sublayer(x, lambda h: self.attn(h, mask=mask), self.norm1)
         if self.mlp is not None:
@@ -466,23 +360,26 @@ class TransformerBlock(nn.Module):
         """Copy the weights of a torch.nn.TransformerEncoderLayer of the same sizes, activation and norm_first
         matching norm_position (torch has a counterpart only for a block with both sublayers, skips and layer
         norms); returns self."""
-        if not isinstance(layer, nn.TransformerEncoderLayer):
-            raise TypeError(f"expected a torch.nn.TransformerEncoderLayer, got {type(layer).__name__}")
-        if self.attn is None or self.mlp is None or not self.skip or not isinstance(self.norm1, LayerNorm):
-            raise ValueError("torch's encoder layer has attention, an MLP, skips and layer norms; this block has not")
+        check_instance(layer, nn.TransformerEncoderLayer, "torch.nn.TransformerEncoderLayer")
         ours = {
+            "attention": self.attn is not None,
+            "mlp": self.mlp is not None,
+            "skip": self.skip,
+            "norm": type(self.norm1).__name__,
             "norm_position": self.norm_position,
-            "d_hidden": self.mlp.fc_in.out_features,
-            "activation": next(k for k, v in ACTIVATIONS.items() if isinstance(self.mlp.act, v)),
+            "d_hidden": self.mlp and self.mlp.fc_in.out_features,
+            "activation": self.mlp and next(k for k, v in ACTIVATIONS.items() if isinstance(self.mlp.act, v)),
         }
         theirs = {
+            "attention": True,
+            "mlp": True,
+            "skip": True,
+            "norm": "LayerNorm",
             "norm_position": "pre" if layer.norm_first else "post",
             "d_hidden": layer.linear1.out_features,
             "activation": torch_activation_name(layer.activation),
         }
-        different = [f"{k}: ours {ours[k]!r}, torch's {theirs[k]!r}" for k in ours if ours[k] != theirs[k]]
-        if different:
-            raise ValueError("the torch layer is built differently: " + "; ".join(different))
+        check_same_build(ours, theirs)
         self.attn.load_from_torch(layer.self_attn)  # checks d_model and the heads
         copy_mlp_from_torch(self.mlp, layer)
         copy_norm_from_torch(self.norm1, layer.norm1)
@@ -538,9 +435,7 @@ class TinyTransformer(nn.Module):
         activation="gelu",
     ):
         super().__init__()
-        check_positive_int(vocab_size, "vocab_size")
-        check_positive_int(n_layers, "n_layers")
-        check_positive_int(max_len, "max_len")
+        check_sizes(vocab_size=vocab_size, d_model=d_model, n_layers=n_layers, max_len=max_len)
         check_choice(positional, "positional", ("sinusoidal", "learned", None))
         self.vocab_size, self.max_len = vocab_size, max_len
         self.token_embedding = nn.Embedding(vocab_size, d_model)
@@ -558,13 +453,11 @@ class TinyTransformer(nn.Module):
         self.head = nn.Linear(d_model, vocab_size)
 
     def forward(self, idx):
-        check_token_ids(idx, "idx", layout="(batch, seq)", ndim=2, vocab_size=self.vocab_size)
-        seq = idx.shape[1]
-        if seq > self.max_len:
-            raise ValueError(f"sequence length {seq} is longer than max_len={self.max_len} this model was built for")
+        # Reads the ids (a host-device sync): on CUDA an id out of range is an opaque device-side assert.
+        check_token_ids(idx, "idx", layout="(batch, seq)", ndim=2, vocab_size=self.vocab_size, max_len=self.max_len)
         x = self.token_embedding(idx)
         if self.positional is not None:
-            x = x + self.positional(seq)
+            x = x + self.positional(idx.shape[1])
         for block in self.blocks:
             x = block(x)
         return self.head(self.final_norm(x))

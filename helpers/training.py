@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import trange
 
-from ._validate import check_positive_int, has_values
+from ._validate import check_batch, check_data, check_loss, check_loss_args, check_train_args, has_values
 from .data import IGNORE
 
 PROGRESS_ENV = "WORKSHOP_PROGRESS"  # WORKSHOP_PROGRESS=0 hides the bars (the test suite sets it)
@@ -16,35 +16,19 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch
 
 def _batches(data, batch_size, generator):
     """A fixed (x, y) pair is full-batch training; a task object or a function draws a new batch."""
-    if isinstance(data, tuple) and len(data) == 2:
+    check_data(data)
+    if isinstance(data, tuple):
         return lambda: data
     if hasattr(data, "get_batch"):
         return lambda: data.get_batch(batch_size, generator)
-    if callable(data):
-        return lambda: data(batch_size, generator)
-    raise TypeError(
-        "data must be an (x, y) tuple, an object with get_batch(batch_size, generator), "
-        f"or a function (batch_size, generator) -> (x, y); got {type(data).__name__}"
-    )
+    return lambda: data(batch_size, generator)
 
 
 def default_loss(output, y):
     """Cross-entropy for integer targets (scored positions only), mean squared error for float targets."""
-    for name, t in (("output", output), ("y", y)):
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    check_loss_args(output, y, ignore_index=IGNORE)
     if y.is_floating_point():
-        if output.shape != y.shape:  # mse_loss would broadcast them, with only a warning
-            raise ValueError(
-                f"float targets: output shape {tuple(output.shape)} must equal y shape {tuple(y.shape)} "
-                "for the squared error"
-            )
         return F.mse_loss(output, y)
-    if output.shape[:-1] != y.shape:
-        raise ValueError(
-            f"integer targets: output shape {tuple(output.shape)} must be y shape {tuple(y.shape)} plus a last "
-            "dimension of scores per class"
-        )
     return F.cross_entropy(output.reshape(-1, output.shape[-1]), y.reshape(-1), ignore_index=IGNORE)
 
 
@@ -65,7 +49,9 @@ def train(
 ):
     """Train `model` for `steps` optimizer steps and return the list of per-step losses.
 
-    `on_step(steps_done)`, if given, is called after every update (e.g. to measure a validation loss).
+    data: an (x, y) pair of tensors (the same batch every step), a task with get_batch(batch_size, generator),
+    or a function (batch_size, generator) -> (x, y). `on_step(steps_done)`, if given, is called after every
+    update (e.g. to measure a validation loss).
 
     If the loss becomes inf or nan (training diverged), training stops there and says at which step:
     the returned list is shorter than `steps` and ends with that value, and the model keeps its last
@@ -73,24 +59,8 @@ def train(
     unless WORKSHOP_PROGRESS=0 is set. On the meta device (shapes only, no values: the device-mixing
     test uses it) no loss can be read: the losses are nan and the divergence check is skipped.
     """
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_train_args(model, steps, lr, optimizer, OPTIMIZERS, loss_fn, grad_clip, on_step)
     params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError(f"model ({type(model).__name__}) has no trainable parameters: there is nothing to train")
-    check_positive_int(steps, "steps")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if grad_clip is not None and (
-        isinstance(grad_clip, bool) or not isinstance(grad_clip, (int, float)) or grad_clip <= 0
-    ):
-        raise ValueError(f"grad_clip must be a positive number or None, got {grad_clip!r}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be a function (output, y) -> loss, got {type(loss_fn).__name__}")
-    if on_step is not None and not callable(on_step):
-        raise TypeError(f"on_step must be a function (steps_done) -> None, got {type(on_step).__name__}")
     if device is None:
         device = params[0].device
     model.to(device).train()
@@ -104,10 +74,9 @@ def train(
     before = None  # the parameters before the last update, in case that update made them non-finite
     bar = trange(steps, desc=desc, disable=not progress, leave=False)
     for step in bar:
-        x, y = next_batch()
+        x, y = check_batch(next_batch())
         loss = loss_fn(model(x.to(device)), y.to(device))
-        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-            raise ValueError(f"loss_fn must return a single-value tensor, got {_describe(loss)}")
+        check_loss(loss)
         readable = has_values(loss)
         losses.append(loss.item() if readable else math.nan)
         if readable and not math.isfinite(losses[-1]):
@@ -125,10 +94,6 @@ def train(
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
     bar.close()
     return losses
-
-
-def _describe(value):
-    return f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
 
 
 @torch.no_grad()

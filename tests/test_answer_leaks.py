@@ -27,10 +27,10 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from repo_scripts import load_script
 
 import helpers
 from helpers.checks import core
+from tools import notebooks as tools
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -67,7 +67,6 @@ def expressions(body):
 
 
 def _student(path):
-    tools = load_script("tools/notebooks.py")
     return tools.student_version(nbformat.read(path, as_version=4), path.name).cells
 
 

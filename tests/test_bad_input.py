@@ -781,10 +781,11 @@ CASES = [
         TypeError,
         "y must be a torch.Tensor",
     ),
-    result(
+    error(
         "default_loss all positions ignored",
         lambda: training.default_loss(torch.zeros(2, 6, 10), torch.full((2, 6), -100)),
-        lambda loss: loss.isnan(),
+        ValueError,
+        "no scored position",
     ),
     # --------------------------------------------------------------------- data
     error("ReverseTask n_symbols=0", lambda: data.ReverseTask(0), ValueError, "n_symbols"),
@@ -879,6 +880,93 @@ def lambda_model():
             return torch.zeros(*x.shape, 4)
 
     return Zeros()
+
+
+def record_twice(under_two_names=False):
+    """Record a model that runs one block twice (weights shared across two steps)."""
+    block = helpers.TransformerBlock(8, 2)
+    modules = {"a": block, "b": block} if under_two_names else {"block": block}
+    return activations.record_activations(nn.Sequential(block, block), X, modules=modules)
+
+
+def with_zero_token():
+    x = X.clone()
+    x[0, 1] = 0.0
+    return x
+
+
+# Silent or obscure outcomes found by a wider table than the one above, each now a clear error (issue 19).
+CASES += [
+    error("attention no keys", lambda: layers.attention(Q, Q[:, :0], Q[:, :0]), ValueError, "no positions"),
+    error("attention d_k=0", lambda: layers.attention(Q[..., :0], Q[..., :0], Q), ValueError, "d_k = 0"),
+    error(
+        "block without attention given a mask",
+        lambda: layers.TransformerBlock(8, 2, attention=False)(X, mask=CAUSAL),
+        ValueError,
+        "without attention",
+    ),
+    error(
+        "record_activations one module under two names",
+        lambda: record_twice(under_two_names=True),
+        ValueError,
+        "several names",
+    ),
+    result(
+        "record_activations a module that runs twice",
+        record_twice,
+        lambda rec: list(rec) == ["input", "block (call 1)", "block (call 2)"]
+        and not torch.equal(rec["block (call 1)"], rec["block (call 2)"]),
+    ),
+    error("mean_pairwise_cosine empty batch", lambda: activations.mean_pairwise_cosine(X[:0]), ValueError, "empty"),
+    error(
+        "mean_pairwise_cosine all-zero vector",
+        lambda: activations.mean_pairwise_cosine(with_zero_token()),
+        ValueError,
+        "all-zero token vector",
+    ),
+    error("plot_attention(None)", lambda: plotting.plot_attention(None), TypeError, "weights must be a tensor"),
+    result(
+        "plot_attention list of lists",
+        lambda: plotting.plot_attention([[1.0, 0.0], [0.5, 0.5]]),
+        lambda fig: isinstance(fig, Figure),
+    ),
+    error("plot_positional_encoding(None)", lambda: plotting.plot_positional_encoding(None), TypeError, "pe must be"),
+    error("plot_activation_magnitudes(None)", lambda: plotting.plot_activation_magnitudes(None), ValueError, "runs"),
+    error(
+        "plot_activation_magnitudes variants with other layers",
+        lambda: plotting.plot_activation_magnitudes(
+            {"a": tiny_stats(), "b": dict(list(tiny_stats().items())[:2])}
+        ),
+        ValueError,
+        "same layers",
+    ),
+    error("plot_losses(None)", lambda: plotting.plot_losses(None), TypeError, "list of numbers"),
+    error("MLP d_model=8.0", lambda: layers.MLP(8.0), TypeError, "d_model must be an int"),
+    error("LayerNorm d_model=-8", lambda: layers.LayerNorm(-8), ValueError, "d_model must be a positive int"),
+    error("TinyTransformer d_model=16.0", lambda: layers.TinyTransformer(10, d_model=16.0), TypeError, "d_model"),
+    error("TinyTransformer d_model=-16", lambda: layers.TinyTransformer(10, d_model=-16), ValueError, "d_model"),
+    error("RMSNorm d_model=8.5", lambda: layers.RMSNorm(8.5), TypeError, "d_model"),
+    error(
+        "train numpy arrays",
+        lambda: training.train(regression()[0], tuple(t.numpy() for t in regression()[1]), steps=1),
+        TypeError,
+        "two torch.Tensors",
+    ),
+    error(
+        "train data function without arguments",
+        lambda: training.train(regression()[0], lambda: regression()[1], steps=1),
+        TypeError,
+        r"must take \(batch_size, generator\)",
+    ),
+    error(
+        "train data function returns one tensor",
+        lambda: training.train(regression()[0], lambda n, g: torch.zeros(n, 3), steps=1),
+        TypeError,
+        r"an \(x, y\) pair",
+    ),
+    error("load_corpus a folder", lambda: data.load_corpus("."), IsADirectoryError, "is a folder"),
+    error("load_corpus None", lambda: data.load_corpus(None), TypeError, "name must be"),
+]
 
 
 @pytest.fixture(autouse=True)

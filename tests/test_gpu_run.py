@@ -3,13 +3,14 @@
 import pathlib
 
 import nbformat
-from repo_scripts import load_script
+
+from tools import gpu_run
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def load():
-    return load_script("tools/gpu_run.py")
+    return gpu_run
 
 
 def notebook(tmp_path, name, *sources):

@@ -32,7 +32,7 @@ def test_notebooks_are_numbered_from_00_without_gaps():
 @pytest.mark.parametrize("path", NOTEBOOKS + STUDENT, ids=IDS + [f"student/{p.name}" for p in STUDENT])
 def test_setup_cell_is_the_one_source(path):
     setup = SETUP_CELL.read_text().rstrip("\n")
-    assert code_cells(read(path))[0].source == setup, "run `python tools/notebooks.py sync-setup`"
+    assert code_cells(read(path))[0].source == setup, "run `python -m tools.notebooks sync-setup`"
 
 
 def test_setup_cell_names_the_repository():

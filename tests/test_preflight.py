@@ -2,13 +2,13 @@
 
 import pathlib
 
-from repo_scripts import load_script
+from tools import preflight
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def load():
-    return load_script("tools/preflight.py")
+    return preflight
 
 
 def test_learner_versions_are_compared_in_memory(capsys):

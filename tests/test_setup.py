@@ -3,7 +3,6 @@ import random
 import numpy as np
 import pytest
 import torch
-from repo_scripts import load_script
 
 import helpers
 from helpers import setup
@@ -73,7 +72,7 @@ def test_notebook_execution_leaves_the_callers_environment_alone(tmp_path, monke
 
     import nbformat
 
-    tools = load_script("tools/notebooks.py")
+    from tools import notebooks as tools
     monkeypatch.setenv("WORKSHOP_PROGRESS", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     path = tmp_path / "env.ipynb"

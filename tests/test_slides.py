@@ -6,13 +6,13 @@ import re
 
 import nbformat
 import pytest
-from repo_scripts import load_script
+
+from tools import notebooks as tools
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-tools = load_script("tools/notebooks.py")
 
 
 def text_of(fragment):

@@ -1,54 +1,34 @@
-"""The learner versions in notebooks/student/: in sync with the lessons, no solutions, and they run to the end
-without printing a solution or a True/False echo."""
+"""The learner versions in notebooks/student/: in sync with the lessons, no solutions shown, and they run to the end.
 
-import pathlib
-import re
+They run inside their lesson's nbval run (`pytest notebooks/NN_name.ipynb` runs both), so that no notebook's
+training runs twice per `pytest`: each exercise cell's learner version runs in the lesson's kernel just before
+the lesson's own cell, with the learner's earlier stubs and None guesses swapped in, and is scanned there for
+the checker's nudge, a traceback, solution code, a ✅ or a True/False echo (tests/student_cells.py says how).
+Every other cell of a learner's version is the lesson's own cell: the tests below check that those cells read
+no exercise's name (but as a checker's argument) and that their committed outputs, which nbval keeps true,
+show no solution code.
+"""
 
 import nbformat
 import pytest
-from repo_scripts import load_script
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-tools = load_script("tools/notebooks.py")
+from tests.student_cells import exercise_names, leaks, reads_exercise_names, secrets, solution_lines
+from tools import notebooks as tools
 
-LESSONS = [
-    p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) if tools.has_exercises(nbformat.read(p, 4))
-]
+LESSONS = [p for p in sorted(tools.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) if tools.has_exercises(nbformat.read(p, 4))]
 IDS = [p.name for p in LESSONS]
-TRIVIAL = re.compile(r"^(return \w+|pass|else:|try:|\)|\]|\}|return|break|continue)$")
 
 
 def student(path):
     return nbformat.read(tools.STUDENT / path.name, as_version=4)
 
 
-def solution_lines(nb):
-    """The lines of every solution and prediction block, without comments; short or trivial lines left out."""
-    lines = set()
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        blocks = [m.group(0) for m in tools.SOLUTION.finditer(cell.source)]
-        blocks += [m["body"] for m in tools.PREDICTION.finditer(cell.source)]
-        for block in blocks:
-            for line in block.splitlines():
-                code = line.split("  # ", 1)[0].strip()
-                if len(code) >= 10 and not code.startswith("#") and not TRIVIAL.match(code):
-                    lines.add(code)
-    return lines
+def lesson_of(path):
+    return nbformat.read(path, as_version=4)
 
 
-def outputs(nb):
-    """(cell index, text) of every output: printed text, errors, and each displayed value as text."""
-    for i, cell in enumerate(nb.cells):
-        for out in cell.get("outputs", []):
-            if "text" in out:
-                yield i, out["text"]
-            if out.get("output_type") == "error":
-                yield i, "\n".join(out.get("traceback", []))
-            for kind, data in out.get("data", {}).items():
-                if kind.startswith("text/"):
-                    yield i, data if isinstance(data, str) else "".join(data)
+def code(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
 
 
 def test_every_lesson_with_exercises_has_a_student_version():
@@ -58,39 +38,54 @@ def test_every_lesson_with_exercises_has_a_student_version():
 
 @pytest.mark.parametrize("path", LESSONS, ids=IDS)
 def test_student_version_is_in_sync(path):
-    expected = tools.student_version(nbformat.read(path, as_version=4), path.name)
+    expected = tools.student_version(lesson_of(path), path.name)
     got = student(path)
     assert [(c.cell_type, c.source) for c in got.cells] == [(c.cell_type, c.source) for c in expected.cells], (
-        "out of date: run `python tools/notebooks.py student`"
+        "out of date: run `python -m tools.notebooks student`"
     )
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=IDS)
-def test_student_version_hides_solutions_and_runs_to_the_end(path):
+def test_student_version_hides_solutions(path):
     nb = student(path)
-    sources = [c.source for c in nb.cells if c.cell_type == "code"]
+    sources = [c.source for c in code(nb)]
     assert not any("# BEGIN SOLUTION" in s or "# BEGIN PREDICTION" in s for s in sources)
     assert sum(s.count("raise NotImplementedError") + s.count("# YOUR PREDICTION HERE") for s in sources) >= 1
-    assert all(not c.outputs for c in nb.cells if c.cell_type == "code")
-    nb, _ = tools.execute(tools.STUDENT / path.name)  # the same kernel set-up as `tools/notebooks.py run`
-    printed = "".join(text for _, text in outputs(nb))
-    assert "not implemented yet" in printed  # each unfinished exercise gets the checker's nudge, not a traceback
-    assert "✅" not in printed and "Traceback" not in printed
-    solutions = solution_lines(nbformat.read(path, as_version=4))
-    assert solutions, "no solution lines found in the lesson"
-    # A line the student version shows in its own code is no secret its output could give away (whether the
-    # lesson shows the answer too close to the exercise is a question for its review, not for this test).
-    solutions = {line for line in solutions if not any(line in source for source in sources)}
-    for i, text in outputs(nb):
-        leaked = [line for line in solutions if line in text]
-        assert not leaked, f"cell {i} of the untouched student notebook prints solution code: {leaked}"
-        assert text.strip() not in ("True", "False"), f"cell {i} echoes {text.strip()}"
+    assert all(not c.outputs for c in code(nb))
+    assert solution_lines(lesson_of(path)), "no solution lines found in the lesson"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=IDS)
+def test_shared_cells_do_not_use_the_learners_answers(path):
+    """A cell both versions share runs only once, as the lesson's: it must not depend on a learner's answer."""
+    found = reads_exercise_names(lesson_of(path), student(path))
+    assert not found, (
+        f"cells that read an exercise's name outside a checker call, so a learner's stub or None would reach "
+        f"them (code cell, name): {found}"
+    )
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=IDS)
+def test_shared_cells_show_no_solution_code(path):
+    lesson, learner = lesson_of(path), student(path)
+    hidden = secrets(lesson, learner)
+    for i, (ours, theirs) in enumerate(zip(code(lesson), code(learner), strict=True)):
+        if ours.source == theirs.source:
+            assert not leaks(ours.outputs, hidden), f"code cell {i}, shared with the learner's version"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=IDS)
 def test_the_lesson_shows_no_true_false_echo_either(path):
-    for i, text in outputs(nbformat.read(path, as_version=4)):
-        assert text.strip() not in ("True", "False"), f"cell {i} echoes {text.strip()}"
+    for i, cell in enumerate(code(lesson_of(path))):
+        assert not [f for f in leaks(cell.outputs, set()) if "echoes" in f], f"code cell {i}"
+
+
+def test_the_scan_finds_each_kind_of_leak():
+    out = [nbformat.v4.new_output("stream", text="y = x.mean(dim=-1)\n✅ done\n"), nbformat.v4.new_output(
+        "execute_result", data={"text/plain": "True"}, execution_count=1)]
+    assert len(leaks(out, {"y = x.mean(dim=-1)"})) == 3
+    assert exercise_names("def f(x):\n    # BEGIN SOLUTION\n    return x\n    # END SOLUTION\n") == ["f"]
+    assert exercise_names("# BEGIN PREDICTION\nguess = 2\n# END PREDICTION") == ["guess"]
 
 
 # ----------------------------------------------------------------------------- student_version itself

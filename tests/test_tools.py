@@ -1,13 +1,15 @@
 import pathlib
 
 import nbformat
-from repo_scripts import load_script
+import pytest
+
+from tools import code_stats, notebooks
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def load(name):
-    return load_script(f"tools/{name}.py")
+    return {"notebooks": notebooks}[name]
 
 
 def test_draft_turns_percent_cells_into_a_notebook(tmp_path, capsys):
@@ -48,3 +50,40 @@ def test_student_version_replaces_solutions_and_keeps_the_lesson_going():
     assert out.cells[1].outputs == [] and out.cells[1].execution_count is None
     assert "/notebooks/student/01_t.ipynb)" in out.cells[0].source and "../01_t.ipynb" in out.cells[0].source
     assert nb.cells[1].outputs  # the lesson itself is left alone
+
+
+# ----------------------------------------------------------------------------- code_stats
+
+
+@pytest.mark.parametrize("path", code_stats.MODULES)
+def test_the_modules_a_learner_reads_are_mostly_maths(path):
+    """`python -m tools.code_stats` prints these shares; a module joins the list in code_stats.MODULES."""
+    total, checks = code_stats.count(code_stats.ROOT / path)
+    assert checks / total <= code_stats.MAX_SHARE, (
+        f"{path}: {checks} of {total} executable lines validate arguments ({checks / total:.0%} > "
+        f"{code_stats.MAX_SHARE:.0%}); move checks into helpers/_validate.py (`python -m tools.code_stats --show`)"
+    )
+
+
+def test_code_stats_counts_what_its_docstring_says(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text(
+        '"""Docstring: not counted."""\n'
+        "\n"
+        "def f(x, n):\n"  # 1 executable
+        '    """Not counted either."""\n'
+        "    check_positive_int(n, 'n')\n"  # 2 executable, validation
+        "    if n > 3:\n"  # 3 validation (an if that only raises)
+        "        raise ValueError(\n"  # 4 validation
+        "            'too big'\n"  # 5 validation
+        "        )\n"  # 6 validation
+        "    # a comment\n"
+        "    y = x * n\n"  # 7 executable
+        "    if y:\n"  # 8 executable: this if does work
+        "        y = y + 1\n"  # 9
+        "    return y\n"  # 10
+        "\n"
+        "def _check_x(x):\n"  # 11 validation (a check's whole body)
+        "    return x\n"  # 12 validation
+    )
+    assert code_stats.count(path) == (12, 7)

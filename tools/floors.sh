@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Check that the lower bounds in requirements.txt are true: build a virtualenv in which every requirement is
+# Check that the lower bounds in requirements.txt and requirements-dev.txt are true: build a virtualenv in which every requirement is
 # installed at exactly its floor (`torch>=2.4` -> `torch==2.4`), then run the tests in it.
 #
 #   tools/floors.sh                      build the environment (if missing) and run the whole suite, as the README's `pytest`
@@ -19,10 +19,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${FLOORS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/transformer-fundamentals-floors}"
 python="${PYTHON:-python3}"
 
-# Every "name>=version" line of requirements.txt, as "name==version".
-mapfile -t floors < <(sed -n 's/^\([A-Za-z0-9_.-]*\)>=\([0-9][0-9.]*\).*$/\1==\2/p' "$root/requirements.txt")
+# Every "name>=version" line of requirements.txt (the learner's) and requirements-dev.txt (the test tools), as
+# "name==version". Not constraints.txt: those are the newest versions tested, these the oldest.
+mapfile -t floors < <(sed -n 's/^\([A-Za-z0-9_.-]*\)>=\([0-9][0-9.]*\).*$/\1==\2/p' \
+    "$root/requirements.txt" "$root/requirements-dev.txt")
 if [ "${#floors[@]}" -eq 0 ]; then
-    echo "floors.sh: no 'name>=version' lines found in requirements.txt" >&2
+    echo "floors.sh: no 'name>=version' lines found in requirements.txt and requirements-dev.txt" >&2
     exit 1
 fi
 

@@ -1,8 +1,8 @@
 """Run every notebook once on a GPU and report, per notebook, its time and that every assert held.
 
-    python tools/gpu_run.py                      every lesson on CUDA (WORKSHOP_DEVICE=cuda)
-    python tools/gpu_run.py --device cpu 00_setup.ipynb   the same check on another device (mps, cpu)
-    python tools/gpu_run.py --json gpu_run.json  also write the results as JSON
+    python -m tools.gpu_run                      every lesson on CUDA (WORKSHOP_DEVICE=cuda)
+    python -m tools.gpu_run --device cpu 00_setup.ipynb   the same check on another device (mps, cpu)
+    python -m tools.gpu_run --json gpu_run.json  also write the results as JSON
 
 Each notebook runs top to bottom in a fresh kernel through tools/notebooks.py's execute, from a temporary copy
 beside it (nothing is saved into the lesson), with one cell added at the end that prints the device the notebook
@@ -22,8 +22,7 @@ import time
 import nbformat
 from nbclient.exceptions import CellExecutionError
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import notebooks as tools  # noqa: E402  (tools/notebooks.py: execute, the notebook list)
+from tools import notebooks as tools  # execute, the notebook list
 
 PROBE = (
     "import torch as _torch\n"

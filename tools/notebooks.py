@@ -1,12 +1,14 @@
 """Execute the workshop notebooks the way the tests check them, and time them against the budgets.
 
-    python tools/notebooks.py run [NOTEBOOK ...]     execute in place and save the outputs (Restart & Run All)
-    python tools/notebooks.py bench [NOTEBOOK ...]   execute copies, report seconds per notebook and slowest cell
-    python tools/notebooks.py student [NOTEBOOK ...] write notebooks/student/: the exercises left for the learner
-    python tools/notebooks.py draft SCRIPT.py OUT.ipynb   turn a '# %%' percent-format draft into a notebook
-    python tools/notebooks.py sync-setup [NOTEBOOK ...]  write tools/setup_cell.py into each first code cell
-    python tools/notebooks.py tag-slides [NOTEBOOK ...]  write the slide rule's metadata into the notebooks
-    python tools/notebooks.py slides [NOTEBOOK ...]      build slides/NN_name.slides.html, one reveal.js deck each
+    python -m tools.notebooks run [NOTEBOOK ...]     execute in place and save the outputs (Restart & Run All)
+    python -m tools.notebooks bench [NOTEBOOK ...]   execute copies, report seconds per notebook and slowest cell
+    python -m tools.notebooks student [NOTEBOOK ...] write notebooks/student/: the exercises left for the learner
+    python -m tools.notebooks draft SCRIPT.py OUT.ipynb   turn a '# %%' percent-format draft into a notebook
+    python -m tools.notebooks sync-setup [NOTEBOOK ...]  write tools/setup_cell.py into each first code cell
+    python -m tools.notebooks tag-slides [NOTEBOOK ...]  write the slide rule's metadata into the notebooks
+    python -m tools.notebooks slides [NOTEBOOK ...]      build slides/NN_name.slides.html, one reveal.js deck each
+
+Run from the repository root (tools/ is a package that imports helpers).
 
 Both run and bench set WORKSHOP_PROGRESS=0 (no progress bars), as the test suite does. With no
 notebooks named they take every notebook in notebooks/. Budgets (notebook / slowest cell): 10 s / 10 s for
@@ -26,6 +28,13 @@ import time
 import nbformat
 from nbclient import NotebookClient
 
+try:
+    from helpers.checks.core import CHECK_LINE, PREDICTION, SOLUTION
+except ModuleNotFoundError as exc:  # `python tools/notebooks.py`: the repository root is not on the import path
+    if exc.name != "helpers":
+        raise
+    sys.exit("run the tools as modules from the repository root: python -m tools.notebooks ...")
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 SLIDES = ROOT / "slides"
@@ -34,9 +43,6 @@ SETUP_CELL = ROOT / "tools" / "setup_cell.py"  # the one source of the cell that
 # Seconds on a quiet 2-core machine: (whole notebook, slowest cell). 06 and 07 train whole models.
 BUDGETS_S = {"00": (10.0, 10.0), "06": (45.0, 20.0), "07": (75.0, 25.0)}
 DEFAULT_BUDGET_S = (25.0, 10.0)
-SOLUTION = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION[ \t]*$", re.S | re.M)
-PREDICTION = re.compile(r"^# BEGIN PREDICTION[ \t]*\n(?P<body>.*?)^# END PREDICTION[ \t]*$", re.S | re.M)
-CHECK = re.compile(r"^assert (helpers\.checks\.check_\w+\(.*\))$", re.M)
 
 
 def budget(path):
@@ -121,7 +127,7 @@ def student_version(nb, name):
         if cell.cell_type == "code":
             cell.source = SOLUTION.sub(_student_solution, cell.source)
             cell.source = PREDICTION.sub(_student_prediction, cell.source)
-            cell.source = CHECK.sub(r"\1", cell.source)
+            cell.source = CHECK_LINE.sub(r"\1", cell.source)
             cell.outputs, cell.execution_count = [], None
     title = nb.cells[0]
     title.source = title.source.replace(f"/notebooks/{name})", f"/notebooks/student/{name})", 1)
@@ -134,9 +140,7 @@ def student_version(nb, name):
 
 
 def has_exercises(nb):
-    return any(
-        "# BEGIN SOLUTION" in c.source or "# BEGIN PREDICTION" in c.source for c in nb.cells if c.cell_type == "code"
-    )
+    return any(SOLUTION.search(c.source) or PREDICTION.search(c.source) for c in nb.cells if c.cell_type == "code")
 
 
 def write_student(paths):

@@ -1,10 +1,10 @@
 """The pre-workshop check: run it on the room's machine or image, the day before.
 
-    python tools/preflight.py                   everything below, on every lesson
-    python tools/preflight.py 00_setup.ipynb    only the notebooks named
-    python tools/preflight.py --no-browser      leave out the real-browser run
-    python tools/preflight.py --browser-only    only the real-browser run
-    python tools/preflight.py --agenda          only the agenda: words, minutes, blocks (runs nothing;
+    python -m tools.preflight                   everything below, on every lesson
+    python -m tools.preflight 00_setup.ipynb    only the notebooks named
+    python -m tools.preflight --no-browser      leave out the real-browser run
+    python -m tools.preflight --browser-only    only the real-browser run
+    python -m tools.preflight --agenda          only the agenda: words, minutes, blocks (runs nothing;
                                                 --times report.json takes run times from a --json report)
 
 1. versions and the device that helpers picks;
@@ -39,8 +39,7 @@ import urllib.request
 
 import nbformat
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import notebooks as tools  # noqa: E402  (tools/notebooks.py)
+from tools import notebooks as tools
 
 ROOT = tools.ROOT
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -50,7 +49,6 @@ ESTIMATE = re.compile(r"\(about (\d+) min")
 
 
 def versions():
-    sys.path.insert(0, str(ROOT))
     import ipywidgets
     import jupyterlab
     import nbconvert
@@ -174,8 +172,8 @@ def plan_table(plans):
 
 def exercises(nb):
     """Exercises to write plus predictions to make."""
-    marks = ("# BEGIN SOLUTION", "# BEGIN PREDICTION")
-    return sum(c.source.count(mark) for c in nb.cells if c.cell_type == "code" for mark in marks)
+    marks = (tools.SOLUTION, tools.PREDICTION)
+    return sum(len(mark.findall(c.source)) for c in nb.cells if c.cell_type == "code" for mark in marks)
 
 
 def run_notebooks(paths):
@@ -219,7 +217,7 @@ def students_in_sync(paths):
         same = have is not None and [(c.cell_type, c.source) for c in want.cells] == [
             (c.cell_type, c.source) for c in have.cells
         ]
-        print(f"student/{path.name:<32} {'in sync' if same else 'OUT OF SYNC: run python tools/notebooks.py student'}")
+        print(f"student/{path.name:<32} {'in sync' if same else 'OUT OF SYNC: run python -m tools.notebooks student'}")
         ok &= same
     return ok
 

@@ -1,6 +1,6 @@
 """Point the Colab badges and the setup cells at another repository (for a fork), in one go.
 
-    python tools/set_repository.py OWNER/NAME [BRANCH]
+    python tools/set_repository.py OWNER/NAME [BRANCH]      (or python -m tools.set_repository ...)
 
 Rewrites helpers/__init__.py (REPOSITORY, BRANCH), the setup cell's REPO_URL (tools/setup_cell.py and every
 notebook's first code cell, learner versions included), every notebook's badge, and the README.
@@ -19,17 +19,15 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 def main(argv):
     if not argv or not re.fullmatch(r"[\w.-]+/[\w.-]+", argv[0]):
         sys.exit(__doc__)
-    sys.path.insert(0, str(ROOT))
-    import helpers
-
-    old, new = helpers.REPOSITORY, argv[0]
-    old_branch, branch = helpers.BRANCH, argv[1] if len(argv) > 1 else helpers.BRANCH
+    init = ROOT / "helpers" / "__init__.py"  # read, not imported: this script needs neither torch nor the path
+    old = re.search(r'^REPOSITORY = "(.*)"$', init.read_text(), re.M)[1]
+    old_branch = re.search(r'^BRANCH = "(.*)"$', init.read_text(), re.M)[1]
+    new, branch = argv[0], argv[1] if len(argv) > 1 else old_branch
 
     def rewrite(text):
         text = text.replace(f"github/{old}/blob/{old_branch}/", f"github/{new}/blob/{branch}/")
         return text.replace(f"https://github.com/{old}", f"https://github.com/{new}")
 
-    init = ROOT / "helpers" / "__init__.py"
     source = init.read_text().replace(f'REPOSITORY = "{old}"', f'REPOSITORY = "{new}"')
     init.write_text(source.replace(f'BRANCH = "{old_branch}"', f'BRANCH = "{branch}"'))
     for text_file in (ROOT / "README.md", ROOT / "tools" / "setup_cell.py"):

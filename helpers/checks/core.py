@@ -356,8 +356,12 @@ def _show(value):
 # ----------------------------------------------------------------------------- worked solutions, on request
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent.parent / "notebooks"
-MARKERS = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION[ \t]*\n", re.M)
-CHECK_LINE = re.compile(r"^assert helpers\.checks\.check_\w+\(.*\)[ \t]*$", re.M)
+# The lessons' exercise markers, in one place (tools/notebooks.py writes the learner versions with them):
+# a solution block inside a function, a prediction block of `name = value` lines, and the line checking an exercise.
+SOLUTION = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION[ \t]*$", re.S | re.M)
+PREDICTION = re.compile(r"^# BEGIN PREDICTION[ \t]*\n(?P<body>.*?)^# END PREDICTION[ \t]*$", re.S | re.M)
+MARKERS = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION[ \t]*\n", re.M)  # the solution block's two marker lines
+CHECK_LINE = re.compile(r"^assert (helpers\.checks\.check_\w+\(.*\))[ \t]*$", re.M)
 
 
 def _solution_cells(notebooks=NOTEBOOKS):
@@ -370,7 +374,7 @@ def _solution_cells(notebooks=NOTEBOOKS):
     for path in sorted(notebooks.glob("[0-9][0-9]_*.ipynb")):
         for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            if cell["cell_type"] != "code" or "# BEGIN SOLUTION" not in source:
+            if cell["cell_type"] != "code" or not SOLUTION.search(source):
                 continue
             for defined in re.findall(r"^[ \t]*(?:def|class)[ \t]+(\w+)", source, re.M):
                 found.setdefault(defined, (path.name, source))
