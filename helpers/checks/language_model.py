@@ -196,3 +196,25 @@ def check_next_token_probs(learner_fn):
         mistakes=mistakes,
         atol=1e-5,
     )
+
+
+# ----------------------------------------------------------------------------- explanations of 07's predictions
+
+from .core import WHY  # noqa: E402  (the lesson's registry block stays at the end of the module)
+
+WHY.update(
+    {
+        "the variant with the highest validation loss": (
+            "no skips: at this learning rate (0.01, clipped) the model without skips stopped using its input, and "
+            "its loss ended at the unigram model's, which predicts the same distribution whatever came before. The "
+            "next cells show it is the learning rate: at 0.003 the same model learns. Losing the order (01) costs "
+            "less, since the causal mask still tells a position how many characters came before it."
+        ),
+        "how many of the four end below the bigram baseline": (
+            "two, the full model and batch norm. Without a norm and without clipping, the updates blow the loss up "
+            "to hundreds of nats at some step and the model ends far behind; post-norm ends at about the unigram "
+            "loss, its output no longer depending on the input, as lesson 05 warned for post-norm at a high "
+            "learning rate without warm-up."
+        ),
+    }
+)
