@@ -29,7 +29,7 @@ def test_budgets():
     assert tools.budget(pathlib.Path("00_setup.ipynb")) == (10.0, 10.0)
     assert tools.budget(pathlib.Path("03_mlp.ipynb")) == (25.0, 10.0)
     assert tools.budget(pathlib.Path("06_encoder_decoder.ipynb")) == (45.0, 20.0)
-    assert tools.budget(pathlib.Path("07_gpt.ipynb")) == (75.0, 25.0)
+    assert tools.budget(pathlib.Path("07_gpt.ipynb")) == (90.0, 25.0)
 
 
 def test_student_version_replaces_solutions_and_keeps_the_lesson_going():

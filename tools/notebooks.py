@@ -41,7 +41,7 @@ SLIDES = ROOT / "slides"
 STUDENT = NOTEBOOKS / "student"
 SETUP_CELL = ROOT / "tools" / "setup_cell.py"  # the one source of the cell that opens every notebook
 # Seconds on a quiet 2-core machine: (whole notebook, slowest cell). 06 and 07 train whole models.
-BUDGETS_S = {"00": (10.0, 10.0), "06": (45.0, 20.0), "07": (75.0, 25.0)}
+BUDGETS_S = {"00": (10.0, 10.0), "04": (40.0, 25.0), "05": (40.0, 25.0), "06": (45.0, 20.0), "07": (90.0, 25.0), "08": (60.0, 25.0)}
 DEFAULT_BUDGET_S = (25.0, 10.0)
 
 
