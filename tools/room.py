@@ -16,6 +16,7 @@ A benchmark, not a test: run it on a machine with nothing else running.
 
 import argparse
 import asyncio
+import atexit
 import copy
 import dataclasses
 import os
@@ -228,17 +229,18 @@ def clean_up(learners):
     """Kill what is left of every kernel started (its whole process group) and remove its connection file; nbclient
     shuts a kernel down itself when Run All ends, so this only acts after an interruption."""
     for learner in learners:
+        if learner.client is not None:  # nbclient's exit hook would wait on a kernel killed here
+            atexit.unregister(learner.client._cleanup_kernel)
         km = getattr(learner.client, "km", None)
         if learner.pid is None and km is not None:  # started, not yet running cells
             learner.pid, learner.connection_file = getattr(km.provisioner, "pid", None), km.connection_file
         if learner.pid is not None:
             try:
-                os.killpg(os.getpgid(learner.pid), signal.SIGKILL)  # kernels start in a session of their own
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                os.waitpid(learner.pid, 0)
-            except ChildProcessError:
+                kernel = psutil.Process(learner.pid)
+                if kernel.ppid() == os.getpid():  # still ours (a pid is reused once its process is gone)
+                    os.killpg(os.getpgid(kernel.pid), signal.SIGKILL)  # kernels start in a session of their own
+                    kernel.wait(10)
+            except (psutil.Error, ProcessLookupError, PermissionError):
                 pass
         if learner.connection_file:
             pathlib.Path(learner.connection_file).unlink(missing_ok=True)
@@ -417,4 +419,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if code == 130:  # every kernel is dead; learner threads still unwinding from them must not hold the exit up
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
