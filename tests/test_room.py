@@ -175,3 +175,24 @@ def test_an_interrupted_room_leaves_no_kernel(sig):
         time.sleep(0.2)
     assert not [k.pid for k in kernels if alive(k)]
     assert files and not [f for f in files if f.exists()]
+
+
+def test_the_curve_doubles_k_while_memory_allows_and_writes_its_table(monkeypatch, tmp_path, capsys):
+    rooms = []
+
+    def fake_room(path, k, timeout):  # 1.5 GiB added per learner, 24 GiB machine: 8 fits, 16 would not
+        rooms.append(k)
+        figures = dict(seconds=5.0 * k, slowest=(3, 2.0), peak_rss=800 * 2**20, cpu_seconds=5.0, threads=1)
+        return [learner(i, **figures) for i in range(1, k + 1)], {**MACHINE, "memory_peak_gib": 1.0 + 1.5 * k}
+
+    monkeypatch.setattr(room, "run_room", fake_room)
+    out = tmp_path / "curve.md"
+    assert room.curve([SETUP], ks=[1, 2], max_k=32, out=out)
+    assert rooms == [1, 2, 4, 8]
+    table = out.read_text().splitlines()
+    assert table[0].startswith("Measured with `python -m tools.room --curve` on ")
+    assert table[2:4] == room.CURVE_HEADER.splitlines() and len(table) == 4 + 4
+    assert table[-1].startswith("| 00_setup.ipynb | 8 | 40.0 | 40.0 | 2.0 | 800 | 1536 | 13.0 |")
+    rooms.clear()
+    room.curve([SETUP], ks=[1], max_k=2)
+    assert rooms == [1, 2]  # --max-k stops the doubling
