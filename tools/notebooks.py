@@ -168,13 +168,28 @@ def sync_setup(paths):
             print(f"setup cell written into {path.relative_to(ROOT)}")
 
 
-def slide_type(cell, index, setup_index):
+# The core path of a lesson ends at its first heading that starts with "Going further" or "Optional".
+OPTIONAL = re.compile(r"^#{1,6}[ \t]+(Going further|Optional)", re.M)
+DECK = ROOT / "tools" / "deck"  # reveal.js and MathJax, inlined into every deck (tools/deck/README.md)
+BADGE = re.compile(r"\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\)[ \t]*")  # a linked badge image: fetched from the web
+
+
+def optional_start(nb):
+    """Index of the cell holding the lesson's first "Going further" / "Optional" heading (len(cells) if none)."""
+    found = (i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and OPTIONAL.search(c.source))
+    return next(found, len(nb.cells))
+
+
+def slide_type(cell, index, setup_index, optional=None):
     """The slide rule: each heading starts a slide, each plot gets its own, printed numbers appear one by one.
 
     title (`# `) and sections (`## `) -> slide; sub-sections (`### `) and cells that draw a figure -> subslide
     (below their section); cells that print -> fragment; the rest of the prose stays on its heading's slide; the
-    setup cell and cells that show nothing -> skip.
+    setup cell, cells that show nothing and the optional part (from the cell at index `optional`, the first
+    "Going further" / "Optional" heading, on) -> skip: the slides show the core path.
     """
+    if optional is not None and index >= optional:
+        return "skip"
     if cell.cell_type == "markdown":
         heading = cell.source.lstrip().split(" ", 1)[0]
         return {"#": "slide", "##": "slide", "###": "subslide"}.get(heading, "-") if index else "slide"
@@ -188,15 +203,17 @@ def slide_type(cell, index, setup_index):
 def tag_slides(nb):
     """Set every cell's metadata.slideshow.slide_type by the slide rule (in place); returns the notebook."""
     setup_index = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), None)
+    optional = optional_start(nb)
     for i, cell in enumerate(nb.cells):
-        cell.metadata["slideshow"] = {"slide_type": slide_type(cell, i, setup_index)}
+        cell.metadata["slideshow"] = {"slide_type": slide_type(cell, i, setup_index, optional)}
     return nb
 
 
 def build_slides(nb):
-    """A reveal.js deck (HTML text) from a notebook with outputs; figures show without their drawing code.
+    """A reveal.js deck (HTML text) of the lesson's core path; figures show without their drawing code.
 
-    Building needs no network; the deck loads reveal.js from unpkg.com when opened (nbconvert's template).
+    One file that opens offline: reveal.js, its theme and MathJax are inlined from tools/deck/ (nbconvert's own
+    template would load them from CDNs), and the Colab badges, images from the web, are left out.
     """
     from nbconvert import SlidesExporter
 
@@ -204,8 +221,25 @@ def build_slides(nb):
     for cell in nb.cells:
         if cell.metadata.slideshow.slide_type == "subslide" and cell.cell_type == "code":
             cell.metadata["transient"] = {"remove_source": True}
-    exporter = SlidesExporter(reveal_scroll=True, reveal_number="c/t", exclude_input_prompt=True)
-    html, _ = exporter.from_notebook_node(nb)
+        if cell.cell_type == "markdown":
+            cell.source = BADGE.sub("", cell.source)
+    prefix = "tools-deck"  # stands for the folder in the two <link>s of nbconvert's template, replaced below
+    exporter = SlidesExporter(
+        reveal_scroll=True,
+        reveal_number="c/t",
+        reveal_theme="simple",
+        reveal_url_prefix=prefix,
+        exclude_input_prompt=True,
+        extra_template_paths=[str(DECK)],
+        template_file="deck.html.j2",
+    )
+    assets = {"mathjax": (DECK / "tex-svg.js").read_text(), "reveal": (DECK / "reveal.js").read_text()}
+    html, _ = exporter.from_notebook_node(nb, resources={"deck": assets})
+    for link, css in ((f"{prefix}/dist/reveal.css", "reveal.css"), (f"{prefix}/dist/theme/simple.css", "simple.css")):
+        style = f"<style>\n{(DECK / css).read_text()}\n</style>"
+        html, found = re.subn(f'<link[^>]*href="{re.escape(link)}"[^>]*>', lambda _, s=style: s, html)
+        if found != 1:
+            raise RuntimeError(f"nbconvert's reveal template changed: expected one <link> to {link}, found {found}")
     return html
 
 

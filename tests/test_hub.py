@@ -1,0 +1,99 @@
+"""Handing the notebooks to a room: the nbgitpuller link (tools/hub.py), the setup cell in the folder nbgitpuller
+pulls into, and the Binder configuration and badge."""
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import urllib.parse
+
+import pytest
+from test_colab import LOG, REPORT, SETUP, report
+
+import helpers
+from tools import hub
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def test_the_nbgitpuller_link_is_the_documented_one():
+    link = hub.nbgitpuller_link("https://hub.example.org", branch="main", repository="owner/workshop")
+    assert link == (
+        "https://hub.example.org/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgithub.com%2Fowner%2Fworkshop"
+        "&branch=main&urlpath=lab%2Ftree%2Fworkshop%2Fnotebooks%2F00_setup.ipynb"
+    )
+    # A hub under a path, a trailing slash, another notebook, the classic view: the same form.
+    other = hub.nbgitpuller_link("https://example.org/jupyter/", notebook="02_attention.ipynb", app="tree")
+    parts = urllib.parse.urlsplit(other)
+    assert parts.path == "/jupyter/hub/user-redirect/git-pull"
+    assert urllib.parse.parse_qs(parts.query) == {
+        "repo": [f"https://github.com/{helpers.REPOSITORY}"],
+        "branch": [helpers.BRANCH],
+        "urlpath": [f"tree/{helpers.REPOSITORY.split('/')[1]}/notebooks/02_attention.ipynb"],
+    }
+
+
+def test_a_bad_hub_or_app_says_what_was_expected():
+    with pytest.raises(ValueError, match="hub: expected the hub's address.*got 'hub.example.org'"):
+        hub.nbgitpuller_link("hub.example.org")
+    with pytest.raises(ValueError, match="app: expected 'lab'.*got 'notebook'"):
+        hub.nbgitpuller_link("https://hub.example.org", app="notebook")
+
+
+def test_the_command_prints_the_link(capsys):
+    hub.main(["https://hub.example.org", "--branch", "spring"])
+    assert capsys.readouterr().out.strip() == hub.nbgitpuller_link("https://hub.example.org", branch="spring")
+
+
+@pytest.mark.parametrize("where", ["notebooks", "."])
+def test_the_setup_cell_finds_helpers_in_the_folder_nbgitpuller_pulls(tmp_path, where):
+    """nbgitpuller clones into ~/NAME (NAME: the repository's); the link opens NAME/notebooks/00_setup.ipynb, whose
+    kernel starts in that folder. A learner may also open a notebook from NAME/ itself."""
+    pulled = tmp_path / "home" / hub.folder()
+    for part in ("helpers", "data", "notebooks"):
+        ignore = shutil.ignore_patterns("__pycache__", "student", "*.ipynb")
+        shutil.copytree(ROOT / part, pulled / part, ignore=ignore)
+    env = {**os.environ, "WORKSHOP_DEVICE": "cpu", "PYTHONPATH": ""}
+    result = subprocess.run(
+        [sys.executable, "-c", LOG + f"exec({SETUP!r})\n" + REPORT],
+        cwd=pulled / where,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    found = report(result)
+    assert found["commands"] == [] and found["helpers"] == str(pulled / "helpers" / "__init__.py")
+
+
+BINDER = ROOT / "binder" / "requirements.txt"
+
+
+def requirement_names(path):
+    names = []
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            names.append(line.split("=")[0].split(">")[0].split("<")[0].strip())
+    return names
+
+
+def test_binder_installs_the_repository_requirements_with_the_cpu_only_torch():
+    lines = [line.strip() for line in BINDER.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
+    torch = [line for line in lines if line.startswith("torch")]
+    assert torch == ["torch==2.13.0+cpu"], "a +cpu version exists only on PyTorch's CPU index: no CUDA libraries"
+    assert "-r ../requirements.txt" in lines  # pip reads it relative to binder/: the same list, one source
+    assert "torch" in requirement_names(ROOT / "requirements.txt")
+    assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+
+
+def test_the_readme_has_a_binder_badge_for_the_repository():
+    readme = (ROOT / "README.md").read_text()
+    link = hub.binder_link()
+    assert f"[![Binder](https://mybinder.org/badge_logo.svg)]({link})" in readme
+    assert link == (
+        f"https://mybinder.org/v2/gh/{helpers.REPOSITORY}/{helpers.BRANCH}"
+        "?urlpath=lab%2Ftree%2Fnotebooks%2F00_setup.ipynb"
+    )
