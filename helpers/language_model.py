@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from . import training
 from ._validate import check_positive_int, check_token_ids
+from .layers import attention, merge_heads, split_heads
 
 # ----------------------------------------------------------------------------- sampling
 
@@ -29,7 +30,7 @@ def next_token_probs(logits, temperature=1.0, top_k=None):
     return torch.softmax(logits, dim=-1)
 
 
-def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, generator=None):
+def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, generator=None, use_cache=False):
     """Continue `prompt` (1-D tensor of token ids) by `max_new_tokens` sampled tokens; returns prompt + new ids.
 
     Each step feeds the last `model.max_len` tokens (the context window, cropped as nanoGPT does once the
@@ -37,7 +38,64 @@ def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, generat
     flatter), keeps only the `top_k` most likely tokens if given, and samples from the softmax.
     top_k=1 is greedy decoding. The draw uses `generator` (a CPU torch.Generator) so that a seed gives
     the same text on every device. The model runs in eval mode and is put back in its previous mode.
+
+    use_cache=True keeps each block's keys and values (forward_with_cache) and feeds only the new token: the
+    same tokens as use_cache=False under the same generator, each costing one row of attention instead of a
+    pass over the whole prefix. Past max_len the window slides, every kept token moves to another position and
+    its cached keys and values (computed at the old one) no longer hold: the cache is then rebuilt from the
+    cropped window at every step, as costly as no cache, and the tokens stay the same as without it.
     """
+    _check_generate_args(model, prompt, max_new_tokens, temperature, top_k, generator, use_cache)
+    device = next(model.parameters()).device
+    max_len = getattr(model, "max_len", None) or math.inf
+    ids = prompt.detach().to("cpu", torch.long)
+    was_training = model.training
+    model.eval()  # batch norm uses its running statistics; nothing else changes
+    cache = None
+    try:
+        with torch.no_grad():
+            for _ in range(max_new_tokens):
+                window = ids[-max_len:] if len(ids) > max_len else ids
+                if not use_cache:
+                    logits = model(window[None].to(device))
+                elif cache is None or len(ids) > max_len:  # the prompt, or a window whose positions all moved
+                    cache = [{} for _ in model.blocks]
+                    logits = forward_with_cache(model, window[None].to(device), cache)
+                else:  # only the token drawn last: the cache holds every one before it
+                    logits = forward_with_cache(model, ids[-1:][None].to(device), cache)
+                probs = next_token_probs(logits[0, -1].float().cpu(), temperature, top_k)
+                ids = torch.cat([ids, torch.multinomial(probs, 1, generator=generator)])
+    finally:
+        model.train(was_training)
+    return ids
+
+
+def forward_with_cache(model, ids, cache):
+    """Logits for `ids` (batch, t_new), the tokens that follow the t_past ones held in `cache`; updates the cache.
+
+    cache: one dict per block, empty before the first call; each then holds its block's keys and values
+    "k", "v" (batch, n_heads, t_past + t_new, d_head). The result equals model(all tokens)[:, -t_new:], but
+    only the new tokens' rows are computed (Pope et al. 2022, arXiv:2211.05102). It walks the model's public
+    parts (token_embedding, positional, blocks with norm1, attn.in_proj/out_proj, norm2, mlp, final_norm, head),
+    so it runs helpers.TinyTransformer and any model built with the same names: pre-norm causal blocks with skips.
+    """
+    past, t_new = (cache[0]["k"].shape[2] if cache[0] else 0), ids.shape[1]
+    x = model.token_embedding(ids)
+    if model.positional is not None:
+        x = x + model.positional(past + t_new)[past:]  # the new tokens sit at positions past, past + 1, ...
+    # new token i (at position past + i) may see every cached key and the new keys up to its own
+    allowed = torch.ones(t_new, past + t_new, dtype=torch.bool, device=x.device).tril(diagonal=past)
+    for block, kv in zip(model.blocks, cache, strict=True):
+        q, k, v = (split_heads(t, block.attn.n_heads) for t in block.attn.in_proj(block.norm1(x)).chunk(3, dim=-1))
+        if kv:
+            k, v = torch.cat([kv["k"], k], dim=2), torch.cat([kv["v"], v], dim=2)
+        kv["k"], kv["v"] = k, v
+        x = x + block.attn.out_proj(merge_heads(attention(q, k, v, mask=allowed)[0]))
+        x = x + block.mlp(block.norm2(x))
+    return model.head(model.final_norm(x))
+
+
+def _check_generate_args(model, prompt, max_new_tokens, temperature, top_k, generator, use_cache):
     _check_ids(prompt, "prompt")
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
@@ -62,21 +120,18 @@ def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, generat
         raise ValueError(
             f"generator must be a CPU torch.Generator (samples are drawn on the CPU), got {generator.device}"
         )
-
-    device = next(model.parameters()).device
-    ids = prompt.detach().to("cpu", torch.long)
-    was_training = model.training
-    model.eval()  # batch norm uses its running statistics; nothing else changes
-    try:
-        with torch.no_grad():
-            for _ in range(max_new_tokens):
-                context = ids[-max_len:] if max_len is not None else ids
-                probs = next_token_probs(model(context[None].to(device))[0, -1].float().cpu(), temperature, top_k)
-                next_id = torch.multinomial(probs, 1, generator=generator)
-                ids = torch.cat([ids, next_id])
-    finally:
-        model.train(was_training)
-    return ids
+    if use_cache:
+        blocks = getattr(model, "blocks", [])
+        if not blocks or any(
+            getattr(b, "norm_position", "pre") != "pre"
+            or not getattr(b, "skip", True)
+            or not getattr(b.attn, "causal", True)
+            for b in blocks
+        ):
+            raise ValueError(
+                "use_cache=True needs a GPT-like model: .blocks of pre-norm causal attention with skips "
+                f"(as helpers.TinyTransformer's defaults); {type(model).__name__} has not, use use_cache=False"
+            )
 
 
 # ----------------------------------------------------------------------------- baselines from counts
@@ -238,6 +293,7 @@ def tie_weights(model):
 
 __all__ = [
     "generate",
+    "forward_with_cache",
     "next_token_probs",
     "bits_per_char",
     "bigram_counts",

@@ -65,6 +65,7 @@ which says how close the guess was and never fails (None means "no prediction ma
 '''
 
 from .attention import check_attention, check_attention_mask, check_causal_mask, check_merge_heads, check_split_heads
+from .capstone import check_forward_with_cache, check_gpt_causal, check_gpt_equal, check_gpt_shapes, yours_or_reference
 from .core import Mistake, Verdict, check_function, check_prediction, compare, solution
 from .encoder_decoder import check_cross_attention, check_greedy_decode
 from .language_model import check_bigram_loss, check_next_token_probs
@@ -104,3 +105,4 @@ __all__ = [
     "compare",
     "solution",
 ]
+__all__ += ["check_forward_with_cache", "check_gpt_causal", "check_gpt_equal", "check_gpt_shapes", "yours_or_reference"]
