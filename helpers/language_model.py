@@ -11,14 +11,17 @@ import torch
 import torch.nn.functional as F
 
 from . import training
-from ._validate import check_positive_int, check_token_ids
+from ._validate_lm import (
+    check_baseline_args,
+    check_generate_args,
+    check_ids,
+    check_tieable,
+    check_training_args,
+    check_windows,
+)
 from .layers import attention, merge_heads, split_heads
 
 # ----------------------------------------------------------------------------- sampling
-
-
-def _check_ids(ids, name):
-    check_token_ids(ids, name, layout="(seq,), a 1-D tensor of token ids", ndim=1)
 
 
 def next_token_probs(logits, temperature=1.0, top_k=None):
@@ -45,7 +48,7 @@ def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, generat
     its cached keys and values (computed at the old one) no longer hold: the cache is then rebuilt from the
     cropped window at every step, as costly as no cache, and the tokens stay the same as without it.
     """
-    _check_generate_args(model, prompt, max_new_tokens, temperature, top_k, generator, use_cache)
+    check_generate_args(model, prompt, max_new_tokens, temperature, top_k, generator, use_cache)
     device = next(model.parameters()).device
     max_len = getattr(model, "max_len", None) or math.inf
     ids = prompt.detach().to("cpu", torch.long)
@@ -95,45 +98,6 @@ def forward_with_cache(model, ids, cache):
     return model.head(model.final_norm(x))
 
 
-def _check_generate_args(model, prompt, max_new_tokens, temperature, top_k, generator, use_cache):
-    _check_ids(prompt, "prompt")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(temperature):
-        raise TypeError(f"temperature must be a finite number > 0, got {temperature!r}")
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0 (for greedy decoding use top_k=1), got {temperature}")
-    vocab_size, max_len = getattr(model, "vocab_size", None), getattr(model, "max_len", None)
-    if top_k is not None:
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= (vocab_size or top_k):
-            raise ValueError(f"top_k must be None or an int from 1 to vocab_size={vocab_size}, got {top_k!r}")
-    if len(prompt) == 0:
-        raise ValueError("prompt must hold at least one token id: the model needs something to continue")
-    if max_len is not None and len(prompt) > max_len:
-        raise ValueError(
-            f"prompt has {len(prompt)} tokens, longer than the model's max_len={max_len}; "
-            f"shorten it (e.g. prompt[-{max_len}:])"
-        )
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    if generator is not None and generator.device.type != "cpu":
-        raise ValueError(
-            f"generator must be a CPU torch.Generator (samples are drawn on the CPU), got {generator.device}"
-        )
-    if use_cache:
-        blocks = getattr(model, "blocks", [])
-        if not blocks or any(
-            getattr(b, "norm_position", "pre") != "pre"
-            or not getattr(b, "skip", True)
-            or not getattr(b.attn, "causal", True)
-            for b in blocks
-        ):
-            raise ValueError(
-                "use_cache=True needs a GPT-like model: .blocks of pre-norm causal attention with skips "
-                f"(as helpers.TinyTransformer's defaults); {type(model).__name__} has not, use use_cache=False"
-            )
-
-
 # ----------------------------------------------------------------------------- baselines from counts
 
 
@@ -142,19 +106,9 @@ def bits_per_char(loss):
     return loss / math.log(2)
 
 
-def _check_split(ids, vocab_size, name):
-    _check_ids(ids, name)
-    if len(ids) < 2:
-        raise ValueError(f"{name} needs at least 2 token ids, got {len(ids)}")
-    if ids.min() < 0 or ids.max() >= vocab_size:
-        raise ValueError(
-            f"{name}: token ids must be in [0, {vocab_size}), got {ids.min().item()} to {ids.max().item()}"
-        )
-
-
 def bigram_counts(ids, vocab_size):
     """(vocab, vocab) tensor: entry [a, b] counts how often token b follows token a in `ids`."""
-    _check_split(ids, vocab_size, "ids")
+    check_ids(ids, "ids", vocab_size, min_len=2)
     pairs = ids[:-1].long() * vocab_size + ids[1:].long()
     return torch.bincount(pairs, minlength=vocab_size * vocab_size).view(vocab_size, vocab_size)
 
@@ -168,10 +122,7 @@ def baseline_losses(train_ids, val_ids, vocab_size, smoothing=1.0):
     Counts get `smoothing` added (Laplace's add-one by default) so that a pair never seen in training
     costs a finite loss. Scored on every next token of `val_ids` after the first, as a model would be.
     """
-    _check_split(train_ids, vocab_size, "train_ids")
-    _check_split(val_ids, vocab_size, "val_ids")
-    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not smoothing > 0:
-        raise ValueError(f"smoothing must be a number > 0, got {smoothing!r}")
+    check_baseline_args(train_ids, val_ids, vocab_size, smoothing)
     targets = val_ids[1:].long()
     unigram = torch.bincount(train_ids.long(), minlength=vocab_size).float() + smoothing
     pairs = bigram_counts(train_ids, vocab_size).float() + smoothing
@@ -188,9 +139,8 @@ def baseline_losses(train_ids, val_ids, vocab_size, smoothing=1.0):
 
 def _windows(ids, block_size):
     """Non-overlapping windows over the whole text: x the window, y the same window shifted by one."""
+    check_windows(ids, block_size)
     n = (len(ids) - 1) // block_size
-    if n < 1:
-        raise ValueError(f"the text has {len(ids)} tokens, too few for one window of block_size={block_size}")
     x = ids[: n * block_size].view(n, block_size)
     y = ids[1 : n * block_size + 1].view(n, block_size)
     return x, y
@@ -240,11 +190,7 @@ def train_language_model(
     Training stops early if the loss becomes inf or nan: no update is made from it (the parameters stay
     finite), and both the training and the validation history then end with that value.
     """
-    check_positive_int(steps, "steps")
-    check_positive_int(eval_every, "eval_every")
-    check_positive_int(batch_size, "batch_size")
-    if train.vocab_size != getattr(model, "vocab_size", train.vocab_size):
-        raise ValueError(f"the model has vocab_size={model.vocab_size}, the corpus {train.vocab_size}")
+    check_training_args(model, train, steps, eval_every, batch_size)
     history = {"val_steps": [0], "val": [evaluate(model, val)]}
 
     def validate(steps_done):
@@ -274,16 +220,8 @@ def tie_weights(model):
     The head scores token t by the dot product with t's own embedding. Returns the number of parameters
     saved (vocab_size * d_model, less the head's bias which stays separate).
     """
-    embedding, head = getattr(model, "token_embedding", None), getattr(model, "head", None)
-    if not isinstance(embedding, torch.nn.Embedding) or not isinstance(head, torch.nn.Linear):
-        raise TypeError(
-            f"tie_weights needs a model with .token_embedding (nn.Embedding) and .head (nn.Linear), "
-            f"got {type(model).__name__}"
-        )
-    if embedding.weight.shape != head.weight.shape:
-        raise ValueError(
-            f"embedding {tuple(embedding.weight.shape)} and head {tuple(head.weight.shape)} must have the same shape"
-        )
+    check_tieable(model)
+    embedding, head = model.token_embedding, model.head
     if head.weight is embedding.weight:
         return 0
     saved = head.weight.numel()
