@@ -21,6 +21,8 @@ def check_ids(ids, name, vocab_size=None, min_len=1):
     check_token_ids(ids, name, layout="(seq,), a 1-D tensor of token ids", ndim=1)
     if len(ids) < min_len:
         raise ValueError(f"{name} needs at least {min_len} token id{'s' if min_len > 1 else ''}, got {len(ids)}")
+    # Reads the values (once per call, never per step): an id out of range would silently count as another pair
+    # in bigram_counts (a * vocab_size + b aliases) and be an opaque device-side assert on CUDA elsewhere.
     if vocab_size is not None and (ids.min() < 0 or ids.max() >= vocab_size):
         raise ValueError(
             f"{name}: token ids must be in [0, {vocab_size}), got {ids.min().item()} to {ids.max().item()}"

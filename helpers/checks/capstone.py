@@ -11,7 +11,7 @@ import types
 import torch
 
 from ..language_model import forward_with_cache
-from ..layers import LayerNorm, TinyTransformer
+from ..layers import LayerNorm, TinyTransformer, attention, merge_heads, split_heads
 from .core import WHY, LearnerError, compare, describe, function_name, run_learner, verdict
 
 __all__ = ["check_forward_with_cache", "check_gpt_causal", "check_gpt_equal", "check_gpt_shapes", "yours_or_reference"]
@@ -58,43 +58,45 @@ def _run(model, ids):
         return run_learner(model, (ids,))
 
 
-def check_gpt_shapes(GPT):
-    """GPT(**config) builds a module with TinyTransformer's parameter names and gives logits (batch, seq, vocab)."""
-    name = "GPT shapes"
+def _verdict(name, test, GPT, n_cases):
+    """One verdict for test(GPT), which returns None when passed, else (problem, hint, the solution to point at)."""
     try:
-        for ids in (_ids(2, 7, 11, seed=1), _ids(1, 1, 11, seed=2), _ids(3, 12, 11, seed=3)):
-            model, _ = _build(GPT, SMALL, seed=0)
-            problem = compare(_run(model, ids), torch.zeros(*ids.shape, 11), atol=math.inf)
-            if problem:
-                return verdict(name, f"for token ids of shape {tuple(ids.shape)}: {problem}", NUDGE, stuck="GPT")
+        found = test(GPT)
     except LearnerError as failure:
         return verdict(name, failure.message, NUDGE, stuck=None if failure.stub else "GPT")
-    return verdict(name, None, n_cases=3)
+    return verdict(name, None, n_cases=n_cases) if found is None else verdict(name, *found[:2], stuck=found[2])
+
+
+def check_gpt_shapes(GPT):
+    """GPT(**config) builds a module with TinyTransformer's parameter names and gives logits (batch, seq, vocab)."""
+
+    def test(GPT):
+        for ids in (_ids(2, 7, 11, seed=1), _ids(1, 1, 11, seed=2), _ids(3, 12, 11, seed=3)):
+            problem = compare(_run(_build(GPT, SMALL, seed=0)[0], ids), torch.zeros(*ids.shape, 11), atol=math.inf)
+            if problem:
+                return f"for token ids of shape {tuple(ids.shape)}: {problem}", NUDGE, "GPT"
+
+    return _verdict("GPT shapes", test, GPT, n_cases=3)
 
 
 def check_gpt_causal(GPT):
     """Changing the token at position t never changes the logits at positions before t."""
-    name = "GPT causality"
-    try:
-        model, _ = _build(GPT, SMALL, seed=4)
-        ids = _ids(2, 10, 11, seed=5)
+
+    def test(GPT):
+        model, ids = _build(GPT, SMALL, seed=4)[0], _ids(2, 10, 11, seed=5)
         for t in (9, 6, 1):
             changed = ids.clone()
             changed[:, t] = (changed[:, t] + 1) % 11
-            before, after = _run(model, ids), _run(model, changed)
-            moved = (before[:, :t] - after[:, :t]).abs().amax(dim=(0, 2))
+            moved = (_run(model, ids)[:, :t] - _run(model, changed)[:, :t]).abs().amax(dim=(0, 2))
             if (moved > 1e-5).any():
-                first = int((moved > 1e-5).nonzero()[0])
-                return verdict(
-                    name,
-                    f"changing token {t} changed the output at position {first} (by up to {moved.max():.3g})",
-                    "an earlier position saw a later token: in every block, each query may attend only to keys at "
-                    "or before its own position, and the blocked scores must be set before the softmax.",
-                    stuck="CausalSelfAttention",
+                problem = f"changing token {t} changed the output at position {int((moved > 1e-5).nonzero()[0])}"
+                hint = (
+                    "an earlier position saw a later token: in every block, each query may attend only to keys at or "
+                    "before its own position, and the blocked scores must be set before the softmax."
                 )
-    except LearnerError as failure:
-        return verdict(name, failure.message, NUDGE, stuck=None if failure.stub else "GPT")
-    return verdict(name, None, n_cases=3)
+                return f"{problem} (by up to {moved.max():.3g})", hint, "CausalSelfAttention"
+
+    return _verdict("GPT causality", test, GPT, n_cases=3)
 
 
 # ----------------------------------------------------------------------------- equality, located part by part
@@ -102,8 +104,6 @@ def check_gpt_causal(GPT):
 
 def _attention_variant(attn, x, scale=None, mask="causal"):
     """The reference attention with one thing changed: the scale's d, or the mask (None, "future", "after")."""
-    from ..layers import attention, merge_heads, split_heads
-
     q, k, v = (split_heads(t, attn.n_heads) for t in attn.in_proj(x).chunk(3, dim=-1))
     if scale is not None:
         q = q * math.sqrt(q.shape[-1]) / scale  # attention() divides by sqrt(d_head): this divides by `scale`
@@ -119,9 +119,9 @@ def _attention_variant(attn, x, scale=None, mask="causal"):
 def _locate(model, reference, ids):
     """(where, hint) for the first part of the learner's model that differs from the reference's on the same input."""
     seen = {}
-    parts = {"blocks.0": None, "final_norm": None, "head": None}
-    for i in range(len(reference.blocks)):
-        parts.update({f"blocks.{i}": None, f"blocks.{i}.attn": None, f"blocks.{i}.mlp": None})
+    parts = ["final_norm", "head"] + [
+        f"blocks.{i}{s}" for i in range(len(reference.blocks)) for s in ("", ".attn", ".mlp")
+    ]
     modules = dict(model.named_modules())
     hooks = [
         modules[p].register_forward_hook(lambda m, a, out, p=p: seen.__setitem__(p, (a[0] if a else None, out)))
@@ -196,21 +196,21 @@ def _locate(model, reference, ids):
 
 def check_gpt_equal(GPT, atol=1e-5):
     """With TinyTransformer's weights, GPT gives its logits to atol; else names the first part that differs."""
-    name = "GPT equals helpers.TinyTransformer"
-    configs = [(SMALL, _ids(2, 9, 11, seed=6)), ({**SMALL, "n_layers": 3, "n_heads": 4}, _ids(1, 12, 11, seed=7))]
-    try:
-        for config, ids in configs:
+
+    def test(GPT):
+        for config, ids in [
+            (SMALL, _ids(2, 9, 11, seed=6)),
+            ({**SMALL, "n_layers": 3, "n_heads": 4}, _ids(1, 12, 11, 7)),
+        ]:
             model, reference = _build(GPT, config, seed=8)
             with torch.no_grad():
-                expected = reference(ids)
-                problem = compare(_run(model, ids), expected, atol=atol)
+                problem = compare(_run(model, ids), reference(ids), atol=atol)
                 if problem:
                     where, hint = _locate(model, reference, ids)
                     stuck = "CausalSelfAttention" if "attention" in where else "GPT"
-                    return verdict(name, f"{problem}. The first difference is in {where}", hint, stuck=stuck)
-    except LearnerError as failure:
-        return verdict(name, failure.message, NUDGE, stuck=None if failure.stub else "GPT")
-    return verdict(name, None, n_cases=len(configs))
+                    return f"{problem}. The first difference is in {where}", hint, stuck
+
+    return _verdict("GPT equals helpers.TinyTransformer", test, GPT, n_cases=2)
 
 
 def yours_or_reference(yours, reference, check):
@@ -284,10 +284,7 @@ def check_forward_with_cache(learner_fn):
     return verdict(name, None, n_cases=ids.shape[1] - prompt + 1)
 
 
-WHY.update(
-    {
-        "largest difference of the training losses over 50 steps": "both models compute the same function from the "
-        "same weights and get the same batches, so their gradients and updates agree: the runs differ only by float "
-        "rounding, far below the 0.00001 nats the cell prints.",
-    }
+WHY["largest difference of the training losses over 50 steps"] = (
+    "both models compute the same function from the same weights and get the same batches, so their gradients and "
+    "updates agree: the runs differ only by float rounding, far below the 0.00001 nats the cell prints."
 )
