@@ -11,13 +11,17 @@ import torch
 import torch.nn.functional as F
 
 from . import training
-from ._validate import check_positive_int, check_token_ids
+from ._validate_lm import (
+    check_baseline_args,
+    check_generate_args,
+    check_ids,
+    check_tieable,
+    check_training_args,
+    check_windows,
+)
+from .layers import attention, merge_heads, split_heads
 
 # ----------------------------------------------------------------------------- sampling
-
-
-def _check_ids(ids, name):
-    check_token_ids(ids, name, layout="(seq,), a 1-D tensor of token ids", ndim=1)
 
 
 def next_token_probs(logits, temperature=1.0, top_k=None):
@@ -29,7 +33,7 @@ def next_token_probs(logits, temperature=1.0, top_k=None):
     return torch.softmax(logits, dim=-1)
 
 
-def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, generator=None):
+def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, generator=None, use_cache=False):
     """Continue `prompt` (1-D tensor of token ids) by `max_new_tokens` sampled tokens; returns prompt + new ids.
 
     Each step feeds the last `model.max_len` tokens (the context window, cropped as nanoGPT does once the
@@ -37,46 +41,61 @@ def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, generat
     flatter), keeps only the `top_k` most likely tokens if given, and samples from the softmax.
     top_k=1 is greedy decoding. The draw uses `generator` (a CPU torch.Generator) so that a seed gives
     the same text on every device. The model runs in eval mode and is put back in its previous mode.
-    """
-    _check_ids(prompt, "prompt")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(temperature):
-        raise TypeError(f"temperature must be a finite number > 0, got {temperature!r}")
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0 (for greedy decoding use top_k=1), got {temperature}")
-    vocab_size, max_len = getattr(model, "vocab_size", None), getattr(model, "max_len", None)
-    if top_k is not None:
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= (vocab_size or top_k):
-            raise ValueError(f"top_k must be None or an int from 1 to vocab_size={vocab_size}, got {top_k!r}")
-    if len(prompt) == 0:
-        raise ValueError("prompt must hold at least one token id: the model needs something to continue")
-    if max_len is not None and len(prompt) > max_len:
-        raise ValueError(
-            f"prompt has {len(prompt)} tokens, longer than the model's max_len={max_len}; "
-            f"shorten it (e.g. prompt[-{max_len}:])"
-        )
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    if generator is not None and generator.device.type != "cpu":
-        raise ValueError(
-            f"generator must be a CPU torch.Generator (samples are drawn on the CPU), got {generator.device}"
-        )
 
+    use_cache=True keeps each block's keys and values (forward_with_cache) and feeds only the new token: the
+    same tokens as use_cache=False under the same generator, each costing one row of attention instead of a
+    pass over the whole prefix. Past max_len the window slides, every kept token moves to another position and
+    its cached keys and values (computed at the old one) no longer hold: the cache is then rebuilt from the
+    cropped window at every step, as costly as no cache, and the tokens stay the same as without it.
+    """
+    check_generate_args(model, prompt, max_new_tokens, temperature, top_k, generator, use_cache)
     device = next(model.parameters()).device
+    max_len = getattr(model, "max_len", None) or math.inf
     ids = prompt.detach().to("cpu", torch.long)
     was_training = model.training
     model.eval()  # batch norm uses its running statistics; nothing else changes
+    cache = None
     try:
         with torch.no_grad():
             for _ in range(max_new_tokens):
-                context = ids[-max_len:] if max_len is not None else ids
-                probs = next_token_probs(model(context[None].to(device))[0, -1].float().cpu(), temperature, top_k)
-                next_id = torch.multinomial(probs, 1, generator=generator)
-                ids = torch.cat([ids, next_id])
+                window = ids[-max_len:] if len(ids) > max_len else ids
+                if not use_cache:
+                    logits = model(window[None].to(device))
+                elif cache is None or len(ids) > max_len:  # the prompt, or a window whose positions all moved
+                    cache = [{} for _ in model.blocks]
+                    logits = forward_with_cache(model, window[None].to(device), cache)
+                else:  # only the token drawn last: the cache holds every one before it
+                    logits = forward_with_cache(model, ids[-1:][None].to(device), cache)
+                probs = next_token_probs(logits[0, -1].float().cpu(), temperature, top_k)
+                ids = torch.cat([ids, torch.multinomial(probs, 1, generator=generator)])
     finally:
         model.train(was_training)
     return ids
+
+
+def forward_with_cache(model, ids, cache):
+    """Logits for `ids` (batch, t_new), the tokens that follow the t_past ones held in `cache`; updates the cache.
+
+    cache: one dict per block, empty before the first call; each then holds its block's keys and values
+    "k", "v" (batch, n_heads, t_past + t_new, d_head). The result equals model(all tokens)[:, -t_new:], but
+    only the new tokens' rows are computed (Pope et al. 2022, arXiv:2211.05102). It walks the model's public
+    parts (token_embedding, positional, blocks with norm1, attn.in_proj/out_proj, norm2, mlp, final_norm, head),
+    so it runs helpers.TinyTransformer and any model built with the same names: pre-norm causal blocks with skips.
+    """
+    past, t_new = (cache[0]["k"].shape[2] if cache[0] else 0), ids.shape[1]
+    x = model.token_embedding(ids)
+    if model.positional is not None:
+        x = x + model.positional(past + t_new)[past:]  # the new tokens sit at positions past, past + 1, ...
+    # new token i (at position past + i) may see every cached key and the new keys up to its own
+    allowed = torch.ones(t_new, past + t_new, dtype=torch.bool, device=x.device).tril(diagonal=past)
+    for block, kv in zip(model.blocks, cache, strict=True):
+        q, k, v = (split_heads(t, block.attn.n_heads) for t in block.attn.in_proj(block.norm1(x)).chunk(3, dim=-1))
+        if kv:
+            k, v = torch.cat([kv["k"], k], dim=2), torch.cat([kv["v"], v], dim=2)
+        kv["k"], kv["v"] = k, v
+        x = x + block.attn.out_proj(merge_heads(attention(q, k, v, mask=allowed)[0]))
+        x = x + block.mlp(block.norm2(x))
+    return model.head(model.final_norm(x))
 
 
 # ----------------------------------------------------------------------------- baselines from counts
@@ -87,19 +106,9 @@ def bits_per_char(loss):
     return loss / math.log(2)
 
 
-def _check_split(ids, vocab_size, name):
-    _check_ids(ids, name)
-    if len(ids) < 2:
-        raise ValueError(f"{name} needs at least 2 token ids, got {len(ids)}")
-    if ids.min() < 0 or ids.max() >= vocab_size:
-        raise ValueError(
-            f"{name}: token ids must be in [0, {vocab_size}), got {ids.min().item()} to {ids.max().item()}"
-        )
-
-
 def bigram_counts(ids, vocab_size):
     """(vocab, vocab) tensor: entry [a, b] counts how often token b follows token a in `ids`."""
-    _check_split(ids, vocab_size, "ids")
+    check_ids(ids, "ids", vocab_size, min_len=2)
     pairs = ids[:-1].long() * vocab_size + ids[1:].long()
     return torch.bincount(pairs, minlength=vocab_size * vocab_size).view(vocab_size, vocab_size)
 
@@ -113,10 +122,7 @@ def baseline_losses(train_ids, val_ids, vocab_size, smoothing=1.0):
     Counts get `smoothing` added (Laplace's add-one by default) so that a pair never seen in training
     costs a finite loss. Scored on every next token of `val_ids` after the first, as a model would be.
     """
-    _check_split(train_ids, vocab_size, "train_ids")
-    _check_split(val_ids, vocab_size, "val_ids")
-    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not smoothing > 0:
-        raise ValueError(f"smoothing must be a number > 0, got {smoothing!r}")
+    check_baseline_args(train_ids, val_ids, vocab_size, smoothing)
     targets = val_ids[1:].long()
     unigram = torch.bincount(train_ids.long(), minlength=vocab_size).float() + smoothing
     pairs = bigram_counts(train_ids, vocab_size).float() + smoothing
@@ -133,9 +139,8 @@ def baseline_losses(train_ids, val_ids, vocab_size, smoothing=1.0):
 
 def _windows(ids, block_size):
     """Non-overlapping windows over the whole text: x the window, y the same window shifted by one."""
+    check_windows(ids, block_size)
     n = (len(ids) - 1) // block_size
-    if n < 1:
-        raise ValueError(f"the text has {len(ids)} tokens, too few for one window of block_size={block_size}")
     x = ids[: n * block_size].view(n, block_size)
     y = ids[1 : n * block_size + 1].view(n, block_size)
     return x, y
@@ -185,11 +190,7 @@ def train_language_model(
     Training stops early if the loss becomes inf or nan: no update is made from it (the parameters stay
     finite), and both the training and the validation history then end with that value.
     """
-    check_positive_int(steps, "steps")
-    check_positive_int(eval_every, "eval_every")
-    check_positive_int(batch_size, "batch_size")
-    if train.vocab_size != getattr(model, "vocab_size", train.vocab_size):
-        raise ValueError(f"the model has vocab_size={model.vocab_size}, the corpus {train.vocab_size}")
+    check_training_args(model, train, steps, eval_every, batch_size)
     history = {"val_steps": [0], "val": [evaluate(model, val)]}
 
     def validate(steps_done):
@@ -219,16 +220,8 @@ def tie_weights(model):
     The head scores token t by the dot product with t's own embedding. Returns the number of parameters
     saved (vocab_size * d_model, less the head's bias which stays separate).
     """
-    embedding, head = getattr(model, "token_embedding", None), getattr(model, "head", None)
-    if not isinstance(embedding, torch.nn.Embedding) or not isinstance(head, torch.nn.Linear):
-        raise TypeError(
-            f"tie_weights needs a model with .token_embedding (nn.Embedding) and .head (nn.Linear), "
-            f"got {type(model).__name__}"
-        )
-    if embedding.weight.shape != head.weight.shape:
-        raise ValueError(
-            f"embedding {tuple(embedding.weight.shape)} and head {tuple(head.weight.shape)} must have the same shape"
-        )
+    check_tieable(model)
+    embedding, head = model.token_embedding, model.head
     if head.weight is embedding.weight:
         return 0
     saved = head.weight.numel()
@@ -238,6 +231,7 @@ def tie_weights(model):
 
 __all__ = [
     "generate",
+    "forward_with_cache",
     "next_token_probs",
     "bits_per_char",
     "bigram_counts",

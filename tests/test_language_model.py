@@ -10,6 +10,7 @@ from helpers.language_model import (
     bigram_counts,
     bits_per_char,
     evaluate,
+    forward_with_cache,
     generate,
     tie_weights,
     train_language_model,
@@ -145,6 +146,77 @@ def test_generate_with_batch_norm_uses_running_statistics(gen):
     assert out.shape == (5,)
 
 
+# ----------------------------------------------------------------------------- the KV cache
+
+
+@pytest.mark.parametrize("positional", ["sinusoidal", "learned", None])
+def test_forward_with_cache_equals_the_full_forward(positional):
+    torch.manual_seed(0)
+    model = helpers.TinyTransformer(vocab_size=12, d_model=16, n_layers=2, n_heads=2, max_len=10, positional=positional)
+    ids = torch.randint(0, 12, (3, 10), generator=torch.Generator().manual_seed(1))
+    cache = [{} for _ in model.blocks]
+    with torch.no_grad():
+        full = model(ids)
+        # the prompt at once, then a chunk of 2 (the mask must be offset by the cached length), then one at a time
+        parts = [forward_with_cache(model, ids[:, :4], cache), forward_with_cache(model, ids[:, 4:6], cache)]
+        parts += [forward_with_cache(model, ids[:, t : t + 1], cache) for t in range(6, 10)]
+    torch.testing.assert_close(torch.cat(parts, dim=1), full, atol=1e-5, rtol=0)
+    assert all(kv["k"].shape == kv["v"].shape == (3, 2, 10, 8) for kv in cache)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("positional", ["sinusoidal", "learned"])
+def test_generate_with_the_cache_draws_the_same_tokens(seed, positional):
+    torch.manual_seed(seed)
+    model = helpers.TinyTransformer(vocab_size=12, d_model=16, n_layers=2, n_heads=2, max_len=32, positional=positional)
+    runs = [
+        generate(model, prompt_ids(), 25, temperature=1.3, top_k=8, generator=torch.Generator().manual_seed(seed),
+                 use_cache=use_cache)
+        for use_cache in (False, True)
+    ]  # fmt: skip
+    assert torch.equal(*runs)
+
+
+@pytest.mark.parametrize("positional", ["sinusoidal", "learned"])
+def test_generate_with_the_cache_past_max_len_rebuilds_it_and_draws_the_same_tokens(positional):
+    # max_len=8: after 5 new tokens the window slides and every cached position is stale
+    torch.manual_seed(0)
+    model = helpers.TinyTransformer(vocab_size=12, d_model=16, n_layers=2, n_heads=2, max_len=8, positional=positional)
+    runs = [
+        generate(model, prompt_ids(), 30, generator=torch.Generator().manual_seed(0), use_cache=c)
+        for c in (False, True)
+    ]
+    assert torch.equal(*runs) and runs[1].shape == (33,)
+
+
+def test_a_stale_cache_would_give_other_logits(model):
+    """Why generate rebuilds the cache past max_len: keeping the cache and feeding the new token at the last
+    position gives other logits than the cropped window does (the kept tokens sat at other positions)."""
+    ids = torch.randint(0, 12, (1, 9), generator=torch.Generator().manual_seed(2))
+    cache = [{} for _ in model.blocks]
+    with torch.no_grad():
+        forward_with_cache(model, ids[:, :8], cache)
+        for kv in cache:  # drop the oldest token to make room, as a naive cache would
+            kv["k"], kv["v"] = kv["k"][:, :, 1:], kv["v"][:, :, 1:]
+        stale = forward_with_cache(model, ids[:, 8:], cache)[0, -1]
+        window = model(ids[:, 1:])[0, -1]
+    assert (stale - window).abs().max() > 1e-3
+
+
+def test_generate_with_the_cache_restores_training_mode(model):
+    model.train()
+    generate(model, prompt_ids(), 3, use_cache=True)
+    assert model.training and all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("change", [{"norm_position": "post"}, {"skip": False}, {"causal": False}])
+def test_generate_with_the_cache_refuses_a_model_it_cannot_cache(change):
+    model = helpers.TinyTransformer(vocab_size=12, d_model=16, n_layers=1, n_heads=2, max_len=8, **change)
+    with pytest.raises(ValueError, match="use_cache=True needs a GPT-like model"):
+        generate(model, prompt_ids(), 1, use_cache=True)
+    assert generate(model, prompt_ids(), 1).shape == (4,)  # without the cache it still writes
+
+
 # ----------------------------------------------------------------------------- baselines
 
 
@@ -267,4 +339,3 @@ def test_tie_weights_shares_one_matrix_and_counts_the_saving(model):
 def test_tie_weights_needs_an_embedding_and_a_head():
     with pytest.raises(TypeError, match="token_embedding"):
         tie_weights(torch.nn.Linear(2, 2))
-

@@ -20,6 +20,7 @@ parametrized list (tests/checker_testing.py: Passes, Fails, robustness). A predi
 '''
 
 from .attention import check_attention, check_attention_mask, check_causal_mask, check_merge_heads, check_split_heads
+from .capstone import check_forward_with_cache, check_gpt_causal, check_gpt_equal, check_gpt_shapes, yours_or_reference
 from .core import Mistake, Verdict, check_function, check_prediction, compare, solution
 from .encoder_decoder import check_cross_attention, check_greedy_decode
 from .language_model import check_bigram_loss, check_next_token_probs
@@ -37,3 +38,4 @@ __all__ = [
     "check_prediction", "check_rotary", "check_rms_norm", "check_sinusoidal_encoding", "check_softmax",
     "check_split_heads", "check_swiglu", "compare", "solution",
 ]
+__all__ += ["check_forward_with_cache", "check_gpt_causal", "check_gpt_equal", "check_gpt_shapes", "yours_or_reference"]
