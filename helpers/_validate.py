@@ -5,6 +5,7 @@ reads a tensor's values (not only its shape and dtype) synchronises a GPU with t
 """
 
 import inspect
+import math
 
 import torch
 
@@ -509,3 +510,121 @@ def check_losses(losses):
             raise ValueError(f"{label}: no values to plot (an empty list of losses)")
         if values.dim() != 1:
             raise ValueError(f"{label}: expected a flat list of per-step losses, got shape {tuple(values.shape)}")
+
+
+# ----------------------------------------------------------------------------- language models (07, 08)
+def check_ids(ids, name, vocab_size=None, min_len=1):
+    """A 1-D tensor of at least `min_len` token ids, each in [0, vocab_size) when it is given (reads the values)."""
+    check_token_ids(ids, name, layout="(seq,), a 1-D tensor of token ids", ndim=1)
+    if len(ids) < min_len:
+        raise ValueError(f"{name} needs at least {min_len} token id{'s' if min_len > 1 else ''}, got {len(ids)}")
+    # Reads the values (once per call, never per step): an id out of range would silently count as another pair
+    # in bigram_counts (a * vocab_size + b aliases) and be an opaque device-side assert on CUDA elsewhere.
+    if vocab_size is not None and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise ValueError(
+            f"{name}: token ids must be in [0, {vocab_size}), got {ids.min().item()} to {ids.max().item()}"
+        )
+
+
+def check_generate_args(model, prompt, max_new_tokens, temperature, top_k, generator, use_cache):
+    check_token_ids(prompt, "prompt", layout="(seq,), a 1-D tensor of token ids", ndim=1)
+    if len(prompt) == 0:
+        raise ValueError("prompt must hold at least one token id: the model needs something to continue")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+    if not _is_number(temperature) or not math.isfinite(temperature):
+        raise TypeError(f"temperature must be a finite number > 0, got {temperature!r}")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0 (for greedy decoding use top_k=1), got {temperature}")
+    vocab_size, max_len = getattr(model, "vocab_size", None), getattr(model, "max_len", None)
+    if top_k is not None and (
+        isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= (vocab_size or top_k)
+    ):
+        raise ValueError(f"top_k must be None or an int from 1 to vocab_size={vocab_size}, got {top_k!r}")
+    if max_len is not None and len(prompt) > max_len:
+        raise ValueError(
+            f"prompt has {len(prompt)} tokens, longer than the model's max_len={max_len}; "
+            f"shorten it (e.g. prompt[-{max_len}:])"
+        )
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    if generator is not None and generator.device.type != "cpu":
+        raise ValueError(
+            f"generator must be a CPU torch.Generator (samples are drawn on the CPU), got {generator.device}"
+        )
+    if use_cache:
+        check_cacheable(model)
+
+
+def check_cacheable(model):
+    """forward_with_cache walks pre-norm causal blocks with skips: refuse a model that has other blocks, whose
+    cached forward would silently differ from its own."""
+    blocks = getattr(model, "blocks", None)
+    if not blocks or any(
+        getattr(b, "norm_position", "pre") != "pre"
+        or not getattr(b, "skip", True)
+        or not getattr(getattr(b, "attn", None), "causal", True)
+        for b in blocks
+    ):
+        raise ValueError(
+            "use_cache=True needs a GPT-like model: .blocks of pre-norm causal attention with skips "
+            f"(as helpers.TinyTransformer's defaults); {type(model).__name__} has not, use use_cache=False"
+        )
+
+
+def check_baseline_args(train_ids, val_ids, vocab_size, smoothing):
+    check_ids(train_ids, "train_ids", vocab_size, min_len=2)
+    check_ids(val_ids, "val_ids", vocab_size, min_len=2)
+    if not _is_number(smoothing) or not smoothing > 0:
+        raise ValueError(f"smoothing must be a number > 0, got {smoothing!r}")
+
+
+def check_training_args(model, train, steps, eval_every, batch_size):
+    check_positive_int(steps, "steps")
+    check_positive_int(eval_every, "eval_every")
+    check_positive_int(batch_size, "batch_size")
+    if train.vocab_size != getattr(model, "vocab_size", train.vocab_size):
+        raise ValueError(f"the model has vocab_size={model.vocab_size}, the corpus {train.vocab_size}")
+
+
+def check_windows(ids, block_size):
+    if len(ids) - 1 < block_size:
+        raise ValueError(f"the text has {len(ids)} tokens, too few for one window of block_size={block_size}")
+
+
+def check_tieable(model):
+    embedding, head = getattr(model, "token_embedding", None), getattr(model, "head", None)
+    if not isinstance(embedding, torch.nn.Embedding) or not isinstance(head, torch.nn.Linear):
+        raise TypeError(
+            f"tie_weights needs a model with .token_embedding (nn.Embedding) and .head (nn.Linear), "
+            f"got {type(model).__name__}"
+        )
+    if embedding.weight.shape != head.weight.shape:
+        raise ValueError(
+            f"embedding {tuple(embedding.weight.shape)} and head {tuple(head.weight.shape)} must have the same shape"
+        )
+
+
+# ----------------------------------------------------------------------------- the encoder-decoder (06)
+
+
+def check_padding(padding, name, x):
+    """padding: None or a boolean (batch, len) tensor, True = padding, for x (batch, len, d_model)."""
+    if padding is not None and getattr(padding, "dtype", None) != torch.bool:
+        raise TypeError(f"{name} must be a boolean tensor (True = padding), got {getattr(padding, 'dtype', padding)}")
+    if padding is not None and padding.shape != x.shape[:2]:
+        raise ValueError(f"{name} must have shape (batch, len) = {tuple(x.shape[:2])}, got {tuple(padding.shape)}")
+
+
+def check_streams(d_model, src, src_padding, tgt=None, tgt_padding=None, all_padding_ok=True):
+    """The encoder-decoder's entry check: streams (batch, len, d_model) of one batch size, and their paddings."""
+    for x, padding, name in ((src, src_padding, "src"), (tgt, tgt_padding, "tgt")):
+        if x is not None:
+            check_tensor(x, name, layout=f"(batch, {name}_len, d_model)", ndim=3, last_dim=d_model)
+            check_padding(padding, f"{name}_padding", x)
+    if tgt is not None and tgt.shape[0] != src.shape[0]:
+        raise ValueError(f"src and tgt must have one batch size: src {tuple(src.shape)}, tgt {tuple(tgt.shape)}")
+    # Reads values, once per source: a sequence of padding only would give garbage without an error
+    # (each padded query attends to itself) and NaN in the decoder's cross-attention.
+    if not all_padding_ok and src_padding is not None and src_padding.all(dim=1).any():
+        raise ValueError(f"src_padding marks every position of sequence {src_padding.all(1).nonzero()[0, 0]}")

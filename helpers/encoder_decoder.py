@@ -16,7 +16,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validate import check_choice, check_matches_parameters, check_positive_int, check_tensor, check_token_ids
+from ._validate import (
+    check_choice,
+    check_matches_parameters,
+    check_positive_int,
+    check_streams,
+    check_tensor,
+    check_token_ids,
+)
 from .data import shift_right
 from .layers import (
     MLP,
@@ -104,14 +111,6 @@ class DecoderBlock(nn.Module):
 # ----------------------------------------------------------------------------- the whole model
 
 
-def _check_padding(padding, name, x):
-    """padding: None or a boolean (batch, len) tensor, True = padding, for x (batch, len, d_model)."""
-    if padding is not None and getattr(padding, "dtype", None) != torch.bool:
-        raise TypeError(f"{name} must be a boolean tensor (True = padding), got {getattr(padding, 'dtype', padding)}")
-    if padding is not None and padding.shape != x.shape[:2]:
-        raise ValueError(f"{name} must have shape (batch, len) = {tuple(x.shape[:2])}, got {tuple(padding.shape)}")
-
-
 def _attend_mask(padding, self_attention):
     """Padding (batch, len_k), True = padding -> boolean mask (batch, 1, 1 or len_k, len_k), True = may attend.
 
@@ -157,22 +156,9 @@ class Transformer(nn.Module):
         self.decoder = nn.ModuleList(DecoderBlock(*sizes) for _ in range(n_decoder_layers))
         self.decoder_norm = LayerNorm(d_model)
 
-    def _check(self, src, src_padding, tgt=None, tgt_padding=None):
-        """The entry check: streams (batch, len, d_model) of one batch size, and their paddings."""
-        for x, padding, name in ((src, src_padding, "src"), (tgt, tgt_padding, "tgt")):
-            if x is not None:
-                check_tensor(x, name, layout=f"(batch, {name}_len, d_model)", ndim=3, last_dim=self.d_model)
-                _check_padding(padding, f"{name}_padding", x)
-        if tgt is not None and tgt.shape[0] != src.shape[0]:
-            raise ValueError(f"src and tgt must have one batch size: src {tuple(src.shape)}, tgt {tuple(tgt.shape)}")
-
     def encode(self, src, src_padding=None):
         """The encoder stack: (batch, src_len, d_model) -> memory of the same shape."""
-        self._check(src, src_padding)
-        # Reads values, once per source: a sequence of padding only would give garbage without an error
-        # (each padded query attends to itself) and NaN in the decoder's cross-attention.
-        if src_padding is not None and src_padding.all(dim=1).any():
-            raise ValueError(f"src_padding marks every position of sequence {src_padding.all(1).nonzero()[0, 0]}")
+        check_streams(self.d_model, src, src_padding, all_padding_ok=False)
         mask = _attend_mask(src_padding, self_attention=True)
         for block in self.encoder:
             src = block(src, mask=mask)
@@ -181,7 +167,7 @@ class Transformer(nn.Module):
     def decode(self, tgt, memory, src_padding=None, tgt_padding=None):
         """The decoder stack: tgt (batch, tgt_len, d_model) reads memory (batch, src_len, d_model), the same for
         every decoder block (the encoder's final output)."""
-        self._check(memory, src_padding, tgt, tgt_padding)
+        check_streams(self.d_model, memory, src_padding, tgt, tgt_padding)
         self_mask = _attend_mask(tgt_padding, self_attention=True)
         memory_mask = _attend_mask(src_padding, self_attention=False)
         for block in self.decoder:

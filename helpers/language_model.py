@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from . import training
-from ._validate_lm import (
+from ._validate import (
     check_baseline_args,
     check_generate_args,
     check_ids,

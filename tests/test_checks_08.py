@@ -6,10 +6,10 @@ import types
 
 import pytest
 import torch
+from checker_testing import Fails, Passes
 from torch import nn
 
 from helpers import checks, layers
-from helpers.checks.testing import Fails, Passes
 from helpers.language_model import forward_with_cache
 
 

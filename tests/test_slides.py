@@ -84,7 +84,9 @@ def browser_or_skip():
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.skip("the offline deck test needs the playwright package (pip install playwright) and a Chromium")
-    executable = load_script("tools/preflight.py").find_browser()
+    from tools import preflight
+
+    executable = preflight.find_browser()
     if executable is None:
         pytest.skip("the offline deck test needs a Chromium (apt-get install chromium, or WORKSHOP_CHROMIUM=path)")
     return sync_playwright, executable

@@ -27,7 +27,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The modules a learner reads; tests/test_tools.py keeps each one's validation share at most MAX_SHARE.
-MODULES = ["helpers/layers.py", "helpers/training.py"]
+MODULES = ["helpers/layers.py", "helpers/training.py", "helpers/encoder_decoder.py", "helpers/language_model.py"]
 MAX_SHARE = 0.10
 
 
