@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import layers
-from .core import Mistake, check_function, randn
+from .core import WHY, Mistake, check_function, randn
 
 __all__ = ["check_layer_norm", "check_pre_norm_block", "check_rms_norm"]
 
@@ -214,3 +214,10 @@ def check_pre_norm_block(learner_fn):
         mistakes=mistakes,
         atol=1e-5,
     )
+
+
+WHY.update({
+    "which slows learning down more": "shifted, every input is near 10, so the weights of a unit are all pushed the "
+    "same way together and most first-layer ReLUs start dead or always on; scaled, the inputs stay centred and "
+    "every unit still bends somewhere among them.",
+})

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from .. import layers
 from ..activations import mean_pairwise_cosine
-from .core import Mistake, check_function, randn
+from .core import WHY, Mistake, check_function, randn
 
 __all__ = ["check_mean_pairwise_cosine", "check_parallel_block", "check_paths_by_length"]
 
@@ -234,3 +234,10 @@ def check_paths_by_length(learner_fn):
         "output.",
         mistakes=mistakes,
     )
+
+
+WHY.update({
+    "cosine after 64 layers with skips": "every layer still mixes each token with an average of all of them, plus a "
+    "bias shared by all tokens; the skip only keeps the token's own vector in the sum, and the mixing compounds over "
+    "64 layers.",
+})
