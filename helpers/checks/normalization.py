@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import layers
-from .core import Mistake, check_function, randn
+from .core import WHY, Mistake, check_function, randn
 
 
 def _layer_norm_reference(x, eps=1e-5):
@@ -150,3 +150,10 @@ def check_pre_norm_block(learner_fn):
                           nudge="leave the stream alone: before each sublayer, normalize what the sublayer reads (with "
                           "that sublayer's own norm), run the sublayer, and add its output to the stream. Attention "
                           "first; the MLP then reads the stream after attention's update.")
+
+
+WHY.update({
+    "which slows learning down more": "shifted, every input is near 10, so the weights of a unit are all pushed the "
+    "same way together and most first-layer ReLUs start dead or always on; scaled, the inputs stay centred and "
+    "every unit still bends somewhere among them.",
+})

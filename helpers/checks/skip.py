@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from .. import layers
 from ..activations import mean_pairwise_cosine
-from .core import Mistake, check_function, randn
+from .core import WHY, Mistake, check_function, randn
 
 
 def _cosine_reference(x):
@@ -175,3 +175,10 @@ def check_paths_by_length(learner_fn):
                           "running sum per path length; or list every choice of sublayers directly. The sums over all "
                           "lengths add up to the stack's output.",
                           error_hints=[("cannot be multiplied", W_AT_H)])
+
+
+WHY.update({
+    "cosine after 64 layers with skips": "every layer still mixes each token with an average of all of them, plus a "
+    "bias shared by all tokens; the skip only keeps the token's own vector in the sum, and the mixing compounds over "
+    "64 layers.",
+})
