@@ -32,10 +32,11 @@ def test_exercise_minutes_add_up_the_lessons_estimates():
         cells=[
             nbformat.v4.new_markdown_cell("### Exercise 1: a mask (about 10 minutes)"),
             nbformat.v4.new_markdown_cell("**Predict first** (about 2 min): and about 5 more words"),
+            nbformat.v4.new_markdown_cell("### Exercise 3 (about 20–30 minutes): a range counts its upper end"),
             nbformat.v4.new_code_cell("# (about 99 minutes) in code does not count"),
         ]
     )
-    assert load().exercise_minutes(nb) == 12
+    assert load().exercise_minutes(nb) == 42
 
 
 def test_prose_is_split_into_core_and_optional_and_the_agenda_adds_it_up(tmp_path):

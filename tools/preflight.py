@@ -44,8 +44,9 @@ from tools import notebooks as tools
 ROOT = tools.ROOT
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Minutes a learner needs per exercise, by a rough rule: reading the task, writing a few lines, a hint or two.
-# Each exercise's heading gives its time estimate as "(about N minutes)"; the agenda adds them up.
-ESTIMATE = re.compile(r"\(about (\d+) min")
+# Each exercise's heading gives its time estimate as "(about N minutes)" or a range "(about N–M minutes)"; the agenda
+# adds them up, a range at its upper end (a room plans for the slower learners).
+ESTIMATE = re.compile(r"\(about (?:\d+\s*[–-]\s*)?(\d+) min")
 
 
 def versions():
