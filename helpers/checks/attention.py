@@ -1,6 +1,7 @@
 """Checkers of notebook 02 (attention): dot-product attention, the causal and padding masks, splitting into heads."""
 
 import math
+from functools import partial
 
 import torch
 
@@ -144,18 +145,16 @@ def check_attention_mask(learner_fn):
     ]
     mistakes = [
         Mistake("yours is True where attending is NOT allowed (torch.nn.MultiheadAttention's convention); here True "
-                "means 'may attend'.", lambda lengths, n, causal: _attention_mask(lengths, n, causal, inverted=True)),
+                "means 'may attend'.", partial(_attention_mask, inverted=True)),
         Mistake("yours masks the padding QUERIES (rows) instead of the padding KEYS (columns): every query, real or "
-                "padding, must not read a padding key.",
-                lambda lengths, n, causal: _attention_mask(lengths, n, causal, on_queries=True)),
+                "padding, must not read a padding key.", partial(_attention_mask, on_queries=True)),
         Mistake("yours also blocks every key for the padding queries, so their rows are all False and the softmax has "
                 "nothing to average (helpers.attention refuses such a mask). Mask only the keys; what a padding query "
-                "computes is ignored anyway.",
-                lambda lengths, n, causal: _attention_mask(lengths, n, causal, both=True)),
+                "computes is ignored anyway.", partial(_attention_mask, both=True)),
         Mistake("with causal=True a query may also not look at later keys; yours ignores the causal flag.",
                 lambda lengths, n, causal: _attention_mask(lengths, n, False)),
         Mistake("your causal part lets each query see the FUTURE: a query i may look at keys j up to i, the lower "
-                "triangle.", lambda lengths, n, causal: _attention_mask(lengths, n, causal, upper=True)),
+                "triangle.", partial(_attention_mask, upper=True)),
         Mistake("off by one: a sequence of length L has real tokens at positions 0 to L - 1.",
                 lambda lengths, n, causal: _attention_mask(lengths + 1, n, causal)),
     ]
@@ -167,10 +166,7 @@ def check_attention_mask(learner_fn):
                           "conditions must hold.")
 
 
-WHY.update(
-    {
-        "mean largest weight, d_k = 1024, raw scores": "the raw scores spread with std sqrt(1024) = 32, so the "
-        "largest of 16 scores is usually many units above the next one, and the softmax gives it nearly all the "
-        "weight.",
-    }
-)
+WHY.update({
+    "mean largest weight, d_k = 1024, raw scores": "the raw scores spread with std sqrt(1024) = 32, so the largest "
+    "of 16 scores is usually many units above the next one, and the softmax gives it nearly all the weight.",
+})

@@ -12,16 +12,14 @@ import torch
 
 from ..language_model import forward_with_cache
 from ..layers import LayerNorm, TinyTransformer, attention, merge_heads, split_heads
-from .core import WHY, LearnerError, compare, describe, function_name, run_learner, verdict
+from .core import WHY, LearnerError, compare, describe, failed, run_learner, verdict
 
 __all__ = ["check_forward_with_cache", "check_gpt_causal", "check_gpt_equal", "check_gpt_shapes", "yours_or_reference"]
 
 SMALL = dict(vocab_size=11, d_model=16, n_layers=2, n_heads=2, max_len=12)
 FINAL_NORM = "the final norm is missing: the head reads final_norm of the last block's output."
-NUDGE = (
-    "follow the picture of 07: token embedding plus positions, then each block (the stream plus attention of its "
-    "normalized copy, then plus the MLP of its normalized copy), then the final norm and the head."
-)
+NUDGE = ("follow the picture of 07: token embedding plus positions, then each block (the stream plus attention of "
+         "its normalized copy, then plus the MLP of its normalized copy), then the final norm and the head.")
 
 
 def _ids(batch, seq, vocab_size, seed):
@@ -45,10 +43,9 @@ def _build(GPT, config, seed):
     if ours != theirs:
         extra, missing = sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))
         shapes = [k for k in set(ours) & set(theirs) if ours[k] != theirs[k]]
-        raise LearnerError(
-            f"your model's parameters do not match the reference's: unexpected {extra[:3]}, missing {missing[:3]}, "
-            f"other shapes {sorted(shapes)[:3]}. Keep the names and sizes of the given __init__ methods."
-        )
+        raise LearnerError(f"your model's parameters do not match the reference's: unexpected {extra[:3]}, missing "
+                           f"{missing[:3]}, other shapes {sorted(shapes)[:3]}. Keep the names and sizes of the given "
+                           "__init__ methods.")
     model.load_state_dict(reference.state_dict())
     return model.eval(), reference
 
@@ -63,7 +60,7 @@ def _verdict(name, test, GPT, n_cases):
     try:
         found = test(GPT)
     except LearnerError as failure:
-        return verdict(name, failure.message, NUDGE, stuck=None if failure.stub else "GPT")
+        return failed(name, failure, NUDGE, "GPT")
     return verdict(name, None, n_cases=n_cases) if found is None else verdict(name, *found[:2], stuck=found[2])
 
 
@@ -90,10 +87,8 @@ def check_gpt_causal(GPT):
             moved = (_run(model, ids)[:, :t] - _run(model, changed)[:, :t]).abs().amax(dim=(0, 2))
             if (moved > 1e-5).any():
                 problem = f"changing token {t} changed the output at position {int((moved > 1e-5).nonzero()[0])}"
-                hint = (
-                    "an earlier position saw a later token: in every block, each query may attend only to keys at or "
-                    "before its own position, and the blocked scores must be set before the softmax."
-                )
+                hint = ("an earlier position saw a later token: in every block, each query may attend only to keys "
+                        "at or before its own position, and the blocked scores must be set before the softmax.")
                 return f"{problem} (by up to {moved.max():.3g})", hint, "CausalSelfAttention"
 
     return _verdict("GPT causality", test, GPT, n_cases=3)
@@ -116,18 +111,62 @@ def _attention_variant(attn, x, scale=None, mask="causal"):
     return attn.out_proj(merge_heads(attention(q, k, v, mask=masks[mask])[0]))
 
 
+def _slip(got, slips, otherwise):
+    """The hint of the first known slip ((hint, the value it gives) pairs) that `got` matches, else `otherwise`."""
+    return next((hint for hint, wrong in slips if compare(got, wrong) is None), otherwise)
+
+
+def _parts(seen, reference, ids):
+    """Each part of the learner's model in the order it runs, as a checker case: (where, what it got (`seen` by the
+    forward hooks), what the reference's part gives on the same input, (hint, value) for each known slip, the hint
+    otherwise). A generator: each part is built only once the ones before it matched."""
+    embedded = reference.token_embedding(ids)
+    yield ("the input of block 0", seen["blocks.0"][0], embedded + reference.positional(ids.shape[1]),
+           [("the positions are missing: add them to the token embeddings.", embedded)],
+           "block 0 should read the token embeddings plus the positions.")
+    for i, ref in enumerate(reference.blocks):
+        (x, out), (a_in, a_out), (m_in, m_out) = (seen[f"blocks.{i}{s}"] for s in ("", ".attn", ".mlp"))
+        yield (f"block {i}", a_in, ref.norm1(x),
+               [("the norm placement: the attention reads the stream itself; pre-norm reads norm1 of it.", x)],
+               "the attention should read norm1 of the block's input (pre-norm).")
+        slips = [
+            ("the attention scale: divide the scores by the square root of d_head, the width of ONE head, not of "
+             "d_model.", dict(scale=math.sqrt(ref.attn.d_model))),
+            ("the attention scale: the scores must be divided by the square root of d_head.", dict(scale=1.0)),
+            ("the mask: without it each position sees the future.", dict(mask=None)),
+            ("the mask is upside down: a query may see keys at or BEFORE its position (below the diagonal).",
+             dict(mask="future")),
+            ("the mask: set the blocked scores to minus infinity BEFORE the softmax, so each row still sums to 1.",
+             dict(mask="after")),
+        ]
+        yield (f"block {i}'s attention", a_out, ref.attn(a_in),
+               [(hint, _attention_variant(ref.attn, a_in, **change)) for hint, change in slips],
+               "the heads: q, k and v each split into n_heads slices of d_head features (the first d_head features "
+               "for head 0), one attention per head, the heads side by side again, then out_proj.")
+        yield f"block {i}'s MLP", m_out, ref.mlp(m_in), [], "the MLP is fc_in, the GELU, then fc_out."
+        h, residual = x + a_out, "the residual: attention's output is ADDED to the stream before the MLP reads it."
+        yield (f"block {i}", m_in, ref.norm2(h),
+               [("the norm placement: each sublayer has its own norm, norm2 before the MLP.", ref.norm1(h)),
+                (residual, ref.norm2(a_out)), (residual, a_out)],
+               "the norm placement: the MLP reads norm2 of the stream after attention's update.")
+        on_stream = "the norm placement: pre-norm normalizes what a sublayer reads, never the stream."
+        yield (f"block {i}", out, h + m_out,
+               [("the residual: the MLP's output is ADDED to the stream, not put in its place.", m_out),
+                (on_stream, ref.norm2(h + m_out)), (on_stream, h + ref.norm2(m_out))],
+               "the block returns the stream plus the attention's and the MLP's outputs.")
+    reads_last = "the head should read final_norm of the last block's output."
+    yield "the final norm and head", seen["final_norm"][0], out, [], reads_last  # out: the last block's output
+    yield "the final norm and head", seen["head"][1], reference.head(seen["head"][0]), [], reads_last
+
+
 def _locate(model, reference, ids):
     """(where, hint) for the first part of the learner's model that differs from the reference's on the same input."""
     seen = {}
-    parts = ["final_norm", "head"] + [
-        f"blocks.{i}{s}" for i in range(len(reference.blocks)) for s in ("", ".attn", ".mlp")
-    ]
+    blocks = [f"blocks.{i}{s}" for i in range(len(reference.blocks)) for s in ("", ".attn", ".mlp")]
+    parts = ["final_norm", "head", *blocks]
     modules = dict(model.named_modules())
-    hooks = [
-        modules[p].register_forward_hook(lambda m, a, out, p=p: seen.__setitem__(p, (a[0] if a else None, out)))
-        for p in parts
-        if p in modules
-    ]
+    hooks = [modules[p].register_forward_hook(lambda m, a, out, p=p: seen.__setitem__(p, (a[0] if a else None, out)))
+             for p in parts if p in modules]
     try:
         _run(model, ids)
     finally:
@@ -138,58 +177,10 @@ def _locate(model, reference, ids):
         return "the final norm and head", FINAL_NORM
     if missing:
         return "its parts", f"{missing} never ran in your forward: each part of the given __init__ has its place."
-    embedded = reference.token_embedding(ids)
-    expected = embedded + reference.positional(ids.shape[1])
-    if compare(seen["blocks.0"][0], expected) is not None:
-        if compare(seen["blocks.0"][0], embedded) is None:
-            return "the input of block 0", "the positions are missing: add them to the token embeddings."
-        return "the input of block 0", "block 0 should read the token embeddings plus the positions."
-    same = lambda a, b: compare(a, b) is None  # noqa: E731
-    for i, ref in enumerate(reference.blocks):
-        x, out = seen[f"blocks.{i}"]
-        a_in, a_out = seen[f"blocks.{i}.attn"]
-        where = f"block {i}"
-        if not same(a_in, ref.norm1(x)):
-            if same(a_in, x):
-                return where, "the norm placement: the attention reads the stream itself; pre-norm reads norm1 of it."
-            return where, "the attention should read norm1 of the block's input (pre-norm)."
-        if not same(a_out, ref.attn(a_in)):
-            slips = {
-                "the attention scale: divide the scores by the square root of d_head, the width of ONE head, "
-                "not of d_model.": dict(scale=math.sqrt(ref.attn.d_model)),
-                "the attention scale: the scores must be divided by the square root of d_head.": dict(scale=1.0),
-                "the mask: without it each position sees the future.": dict(mask=None),
-                "the mask is upside down: a query may see keys at or BEFORE its position (below the diagonal).": dict(
-                    mask="future"
-                ),
-                "the mask: set the blocked scores to minus infinity BEFORE the softmax, so each row still sums "
-                "to 1.": dict(mask="after"),
-            }
-            hint = next((h for h, kw in slips.items() if same(a_out, _attention_variant(ref.attn, a_in, **kw))), None)
-            return f"{where}'s attention", hint or (
-                "the heads: q, k and v each split into n_heads slices of d_head features (the first d_head "
-                "features for head 0), one attention per head, the heads side by side again, then out_proj."
-            )
-        m_in, m_out = seen[f"blocks.{i}.mlp"]
-        if not same(m_out, ref.mlp(m_in)):
-            return f"{where}'s MLP", "the MLP is fc_in, the GELU, then fc_out."
-        h = x + a_out
-        if not same(m_in, ref.norm2(h)):
-            if same(m_in, ref.norm1(h)):
-                return where, "the norm placement: each sublayer has its own norm, norm2 before the MLP."
-            if same(m_in, ref.norm2(a_out)) or same(m_in, a_out):
-                return where, "the residual: attention's output is ADDED to the stream before the MLP reads it."
-            return where, "the norm placement: the MLP reads norm2 of the stream after attention's update."
-        if not same(out, h + m_out):
-            if same(out, m_out):
-                return where, "the residual: the MLP's output is ADDED to the stream, not put in its place."
-            if same(out, ref.norm2(h + m_out)) or same(out, h + ref.norm2(m_out)):
-                return where, "the norm placement: pre-norm normalizes what a sublayer reads, never the stream."
-            return where, "the block returns the stream plus the attention's and the MLP's outputs."
-    x_last = seen[f"blocks.{len(reference.blocks) - 1}"][1]
-    if not same(seen["final_norm"][0], x_last) or not same(seen["head"][1], reference.head(seen["head"][0])):
-        return "the final norm and head", "the head should read final_norm of the last block's output."
-    if same(seen["head"][0], x_last):
+    for where, got, expected, slips, otherwise in _parts(seen, reference, ids):
+        if compare(got, expected) is not None:  # the first part that differs
+            return where, _slip(got, slips, otherwise)
+    if compare(seen["head"][0], seen["final_norm"][0]) is None:
         return "the final norm and head", FINAL_NORM
     return "the final norm and head", "the logits should be head(final_norm(x))."
 
@@ -198,10 +189,7 @@ def check_gpt_equal(GPT, atol=1e-5):
     """With TinyTransformer's weights, GPT gives its logits to atol; else names the first part that differs."""
 
     def test(GPT):
-        for config, ids in [
-            (SMALL, _ids(2, 9, 11, seed=6)),
-            ({**SMALL, "n_layers": 3, "n_heads": 4}, _ids(1, 12, 11, 7)),
-        ]:
+        for config, ids in [(SMALL, _ids(2, 9, 11, 6)), ({**SMALL, "n_layers": 3, "n_heads": 4}, _ids(1, 12, 11, 7))]:
             model, reference = _build(GPT, config, seed=8)
             with torch.no_grad():
                 problem = compare(_run(model, ids), reference(ids), atol=atol)
@@ -233,54 +221,41 @@ def check_forward_with_cache(learner_fn):
     cache: one dict per block, filled with "k", "v" (batch, n_heads, t, d_head). Called with the prompt, then
     one token at a time."""
     name = "forward with a KV cache"
-    nudge = (
-        "only the new tokens go in: each block computes their queries, keys and values, appends the keys and values "
-        "to its cache, and lets the new queries attend to every cached key. The new tokens' positions continue "
-        "where the cache ends."
-    )
-    if not callable(learner_fn):
-        return verdict(name, f"expected a function, got {describe(learner_fn)}", nudge)
-    stuck = function_name(learner_fn)
+    nudge = ("only the new tokens go in: each block computes their queries, keys and values, appends the keys and "
+             "values to its cache, and lets the new queries attend to every cached key. The new tokens' positions "
+             "continue where the cache ends.")
     model, _ = _build(TinyTransformer, SMALL, seed=9)
     bidirectional = TinyTransformer(**SMALL, causal=False).eval()
     bidirectional.load_state_dict(model.state_dict())
-    ids, prompt = _ids(2, 9, 11, seed=10), 5
-    cache = [{} for _ in model.blocks]
-    d_head = SMALL["d_model"] // SMALL["n_heads"]
+    shifted = types.SimpleNamespace(**dict(model.named_children()))
+    shifted.positional = lambda n: model.positional(1).expand(n, -1)  # the slip: every new token at position 0
+    ids, prompt, cache = _ids(2, 9, 11, seed=10), 5, [{} for _ in model.blocks]
     for t in range(prompt, ids.shape[1] + 1):
-        new = ids[:, :t] if t == prompt else ids[:, t - 1 : t]
-        before = [dict(kv) for kv in cache]
+        new, before = (ids[:, :t] if t == prompt else ids[:, t - 1 : t]), [dict(kv) for kv in cache]
         with torch.no_grad():
             expected = model(ids[:, :t])[:, -new.shape[1] :]
             try:
                 got = run_learner(learner_fn, (model, new, cache))
             except LearnerError as failure:
-                return verdict(name, failure.message, nudge, stuck=None if failure.stub else stuck)
-            what = "for the prompt (5 tokens)" if t == prompt else f"for the new token at position {t - 1}"
+                return failed(name, failure, nudge, learner_fn)
             problem = compare(got, expected)
+            if problem and t == prompt:
+                causal = "the prompt's tokens, given at once, need the causal mask among themselves."
+                hint = _slip(got, [(causal, bidirectional(new))],
+                             "for the prompt, the same as model(prompt): your GPT's steps, keys and values from norm1.")
+                return verdict(name, f"for the prompt (5 tokens): {problem}", hint, stuck=learner_fn)
             if problem:
-                hint = "the new token attends to every cached key and to its own (none is in its future)."
-                if t == prompt:
-                    hint = "for the prompt, the same as model(prompt): your GPT's steps, keys and values from norm1."
-                    if compare(got, bidirectional(new)) is None:
-                        hint = "the prompt's tokens, given at once, need the causal mask among themselves."
-                elif compare(got, model(new)) is None:
-                    hint = "the new token saw only itself: put the cached keys and values before its own."
-                else:
-                    shifted = types.SimpleNamespace(**dict(model.named_children()))
-                    shifted.positional = lambda n: model.positional(1).expand(n, -1)  # every new token at 0
-                    if compare(got, forward_with_cache(shifted, new, before)) is None:
-                        hint = "the new token got position 0: its position is the number of tokens already cached."
-                return verdict(name, f"{what}: {problem}", hint, stuck=stuck)
+                slips = [("the new token saw only itself: put the cached keys and values before its own.", model(new)),
+                         ("the new token got position 0: its position is the number of tokens already cached.",
+                          forward_with_cache(shifted, new, before))]
+                hint = _slip(got, slips, "the new token attends to every cached key and to its own (none is in its "
+                             "future).")
+                return verdict(name, f"for the new token at position {t - 1}: {problem}", hint, stuck=learner_fn)
+        shape = (2, SMALL["n_heads"], t, SMALL["d_model"] // SMALL["n_heads"])
         shapes = [tuple(kv[x].shape) if isinstance(kv.get(x), torch.Tensor) else None for kv in cache for x in "kv"]
-        if set(shapes) != {(2, SMALL["n_heads"], t, d_head)}:
-            return verdict(
-                name,
-                f"after {t} tokens the cache holds {shapes}, expected every 'k' and 'v' of shape "
-                f"(batch, n_heads, {t}, d_head) = {(2, SMALL['n_heads'], t, d_head)}",
-                nudge,
-                stuck=stuck,
-            )
+        if set(shapes) != {shape}:
+            return verdict(name, f"after {t} tokens the cache holds {shapes}, expected every 'k' and 'v' of shape "
+                           f"(batch, n_heads, {t}, d_head) = {shape}", nudge, stuck=learner_fn)
     return verdict(name, None, n_cases=ids.shape[1] - prompt + 1)
 
 

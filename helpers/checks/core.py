@@ -5,6 +5,7 @@ import contextlib
 import math
 import pathlib
 import re
+import unittest.mock
 
 import torch
 
@@ -33,17 +34,15 @@ class Verdict:
 
 
 def verdict(name, problem=None, hint=None, n_cases=0, stuck=None):
-    """Print one verdict and return it: passed when `problem` is None, else the problem and its hint.
-
-    stuck: the name of the learner's function: after a wrong answer, point at `helpers.checks.solution(...)` when
-    a lesson holds a worked solution of that name.
-    """
+    """Print one verdict and return it: passed when `problem` is None, else the problem, its hint and, when a lesson
+    holds a worked solution of `stuck` (the learner's function, or a name), the pointer to `helpers.checks.solution`."""
     if problem is None:
         print(f"✅ {name}: passed ({n_cases} test case{'s' if n_cases != 1 else ''})")
         return Verdict(name, True, n_cases=n_cases)
     print(f"❌ {name}: {problem}")
     if hint:
         print(f"   Hint: {hint}")
+    stuck = function_name(stuck) if callable(stuck) else stuck
     if stuck and stuck in _solution_cells():
         print("   " + STUCK.format(name=stuck))
     return Verdict(name, False, problem, hint)
@@ -167,35 +166,21 @@ def _changed(before, after):
     return False
 
 
-@contextlib.contextmanager
 def _exit_raises():
     """In Jupyter, exit() in a learner's function would ask the kernel to shut down: make it raise SystemExit."""
     try:
         from IPython import get_ipython
     except ImportError:  # plain Python: exit() raises SystemExit already
-        shell = None
-    else:
-        shell = get_ipython()
-    if shell is None or not hasattr(shell, "ask_exit"):
-        yield
-        return
-
-    def ask_exit():
-        raise SystemExit("exit() called")
-
-    own = vars(shell).get("ask_exit")  # usually the class's method; a fake shell may hold its own
-    shell.ask_exit = ask_exit
-    try:
-        yield
-    finally:
-        if own is None:
-            del shell.ask_exit
-        else:
-            shell.ask_exit = own
+        return contextlib.nullcontext()
+    shell = get_ipython()  # None outside IPython
+    if not hasattr(shell, "ask_exit"):
+        return contextlib.nullcontext()
+    return unittest.mock.patch.object(shell, "ask_exit", side_effect=SystemExit("exit() called"))
 
 
 class LearnerError(Exception):
-    """The learner's function could not produce a result: `message` says why, `stub` if it was the untouched stub."""
+    """The learner's function could not produce a result: `message` says why; `stub` if there was no attempt to
+    judge yet (the untouched stub, or no function at all)."""
 
     def __init__(self, message, stub=False, error=None):
         super().__init__(message)
@@ -204,7 +189,9 @@ class LearnerError(Exception):
 
 def run_learner(fn, args, kwargs=None):
     """fn(*args) on copies of args, seeded (the notebook's random state left alone), or LearnerError saying why not:
-    anything it raised (SystemExit and KeyboardInterrupt too), an input changed in place, None returned."""
+    no function, anything it raised (SystemExit and KeyboardInterrupt too), an input changed in place, None returned."""
+    if not callable(fn):  # no attempt to judge yet, like the stub
+        raise LearnerError(f"expected a function, got {describe(fn)}", True)
     fresh, pristine = _clone(tuple(args)), _clone(tuple(args))
     try:
         with torch.random.fork_rng(devices=[]), _exit_raises():
@@ -235,6 +222,15 @@ def function_name(fn):
     return name if name and name.isidentifier() else None
 
 
+def failed(name, failure, nudge, stuck, where="", error_hints=()):
+    """The verdict on a LearnerError: with no attempt yet, the nudge alone; else `where` and the message, the hint of
+    a known error (error_hints: (text in its message, hint)) or the nudge, and the pointer to `stuck`'s solution."""
+    if failure.stub:
+        return verdict(name, failure.message, nudge)
+    hint = next((h for text, h in error_hints if text in str(failure.error or "")), nudge)
+    return verdict(name, where + failure.message, hint, stuck=stuck)
+
+
 # A known wrong answer: `wrong(*args)` computes it, `hint` names the slip. Matched against what the learner returned
 # on the failing test case (and only where the slip differs from the right answer).
 Mistake = collections.namedtuple("Mistake", ["hint", "wrong"])
@@ -262,24 +258,16 @@ def check_function(learner_fn, reference_fn, cases, name, atol=1e-5, *, nudge=""
     on the failing case gives its hint.
     error_hints: (text in the error message, hint) for errors with a known cause.
     """
-    if not callable(learner_fn):
-        return verdict(name, f"expected a function, got {describe(learner_fn)}", nudge)
-    stuck = function_name(learner_fn)
     for description, args in cases:
         expected = reference_fn(*_clone(tuple(args)))
         try:
             got = run_learner(learner_fn, args)
         except LearnerError as failure:
-            if failure.stub:
-                return verdict(name, failure.message, nudge)
-            message = str(failure.error) if failure.error is not None else ""
-            known = [*error_hints, *SIGNATURE_HINTS] if isinstance(failure.error, TypeError) else error_hints
-            targeted = next((h for text, h in known if text in message), None)
-            return verdict(name, f"for {description}, {failure.message}", targeted or nudge, stuck=stuck)
+            return failed(name, failure, nudge, learner_fn, f"for {description}, ", [*error_hints, *SIGNATURE_HINTS])
         problem = compare(got, expected, atol, rtol)
         if problem:
             targeted = _match_mistake(got, args, expected, mistakes, atol, rtol)
-            return verdict(name, f"for {description}: {problem}", targeted or nudge, stuck=stuck)
+            return verdict(name, f"for {description}: {problem}", targeted or nudge, stuck=learner_fn)
     return verdict(name, None, n_cases=len(cases))
 
 

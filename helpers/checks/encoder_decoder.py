@@ -17,7 +17,8 @@ def _mha(d_model, n_heads, seed):
 
 
 def _cross(x, memory, mha, queries_from=None, keys_from=None, heads=True, causal=False, out_proj=True, with_t=True):
-    """Cross-attention, or one of its slips: queries and keys/values from the wrong input, no heads, ..."""
+    """Cross-attention (the reference, with the defaults), or one of its slips: queries and keys/values from the
+    wrong input, no heads, ..."""
     d = mha.d_model
     w_q, w_k, w_v = (w if with_t else w.T for w in mha.in_proj.weight.split(d))  # t=False: the missing .T slip
     b_q, b_k, b_v = mha.in_proj.bias.split(d)
@@ -28,10 +29,6 @@ def _cross(x, memory, mha, queries_from=None, keys_from=None, heads=True, causal
     out, _ = layers.attention(*(layers.split_heads(t, n) for t in (q, k, v)), causal=causal)
     out = layers.merge_heads(out)
     return mha.out_proj(out) if out_proj else out
-
-
-def _cross_reference(x, memory, mha):
-    return _cross(x, memory, mha)
 
 
 def check_cross_attention(learner_fn):
@@ -67,7 +64,7 @@ def check_cross_attention(learner_fn):
                 lambda x, memory, mha: _cross(x, memory, mha, out_proj=False)),
     ]
     with torch.no_grad():
-        return check_function(learner_fn, _cross_reference, cases, "cross-attention", mistakes=mistakes, atol=1e-5,
+        return check_function(learner_fn, _cross, cases, "cross-attention", mistakes=mistakes, atol=1e-5,
                               nudge="the decoder asks, the source answers: the queries are made from the decoder's "
                               "positions, the keys and values from the encoder's output. The rest is the multi-head "
                               "attention you know from notebook 02: the first third of in_proj's rows makes queries, "
@@ -130,10 +127,8 @@ def check_greedy_decode(learner_fn):
                           "generated, one token per step, as integer ids.")
 
 
-WHY.update(
-    {
-        "loss without cross-attention": "without the source, the decoder's input (the reversed digits so far) says "
-        "nothing about the next digit, which is random: the best it can do is a uniform guess over the 10 digits, "
-        "whose cross-entropy is ln 10 = 2.30.",
-    }
-)
+WHY.update({
+    "loss without cross-attention": "without the source, the decoder's input (the reversed digits so far) says "
+    "nothing about the next digit, which is random: the best it can do is a uniform guess over the 10 digits, "
+    "whose cross-entropy is ln 10 = 2.30.",
+})

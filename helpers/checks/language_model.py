@@ -5,7 +5,7 @@ import math
 import torch
 
 from ..language_model import baseline_losses, next_token_probs
-from .core import Mistake, check_function, randn
+from .core import WHY, Mistake, check_function, randn
 
 # ----------------------------------------------------------------------------- the bigram baseline
 
@@ -129,23 +129,14 @@ def check_next_token_probs(learner_fn):
                           "token but the k most likely gets probability zero, and the k kept ones still sum to one.")
 
 
-# ----------------------------------------------------------------------------- explanations of 07's predictions
-
-from .core import WHY  # noqa: E402  (the lesson's registry block stays at the end of the module)
-
-WHY.update(
-    {
-        "the variant with the highest validation loss": (
-            "no skips: at this learning rate (0.01, clipped) the model without skips stopped using its input, and "
-            "its loss ended at the unigram model's, which predicts the same distribution whatever came before. The "
-            "next cells show it is the learning rate: at 0.003 the same model learns. Losing the order (01) costs "
-            "less, since the causal mask still tells a position how many characters came before it."
-        ),
-        "the variant whose training loss jumps highest": (
-            "no norm: nothing rescales its stream and, without clipping, nothing caps a step; at 0.03 its training "
-            "loss jumps above 50 nats at some step before it comes down. The models with a norm never go above "
-            "10; post-norm does not spike, it stalls at about "
-            "the unigram loss instead, as lesson 05 warned for post-norm at a high learning rate without warm-up."
-        ),
-    }
-)
+WHY.update({
+    "the variant with the highest validation loss": "no skips: at this learning rate (0.01, clipped) the model "
+    "without skips stopped using its input, and its loss ended at the unigram model's, which predicts the same "
+    "distribution whatever came before. The next cells show it is the learning rate: at 0.003 the same model learns. "
+    "Losing the order (01) costs less, since the causal mask still tells a position how many characters came before "
+    "it.",
+    "the variant whose training loss jumps highest": "no norm: nothing rescales its stream and, without clipping, "
+    "nothing caps a step; at 0.03 its training loss jumps above 50 nats at some step before it comes down. The models "
+    "with a norm never go above 10; post-norm does not spike, it stalls at about the unigram loss instead, as lesson "
+    "05 warned for post-norm at a high learning rate without warm-up.",
+})

@@ -6,10 +6,6 @@ import torch.nn.functional as F
 from .core import WHY, Mistake, check_function, randn
 
 
-def _mlp_reference(x, W1, b1, W2, b2):
-    return F.linear(F.gelu(F.linear(x, W1, b1)), W2, b2)
-
-
 def _mlp_cases():
     def weights(d_model, d_hidden, seed):
         return (
@@ -47,7 +43,8 @@ def check_mlp(learner_fn):
         Mistake("you applied GELU after the second layer too; the output of the MLP is linear in the hidden features.",
                 lambda x, W1, b1, W2, b2: F.gelu(F.linear(F.gelu(F.linear(x, W1, b1)), W2, b2))),
     ]
-    return check_function(learner_fn, _mlp_reference, _mlp_cases(), "MLP forward", mistakes=mistakes,
+    return check_function(learner_fn, lambda x, W1, b1, W2, b2: F.linear(F.gelu(F.linear(x, W1, b1)), W2, b2),
+                          _mlp_cases(), "MLP forward", mistakes=mistakes,
                           nudge="each token on its own: a linear layer widens it to d_hidden features, GELU bends "
                           "every feature, a second linear layer brings it back to d_model. The weights are stored the "
                           "way PyTorch's linear layer stores them, output features first.",
@@ -129,9 +126,7 @@ def check_swiglu(learner_fn):
                                         "transposed.")])
 
 
-WHY.update(
-    {
-        "mean pairwise cosine after 16 plain blocks": "every block makes the tokens more alike (the next cells "
-        "measure who does it), and nothing undoes it.",
-    }
-)
+WHY.update({
+    "mean pairwise cosine after 16 plain blocks": "every block makes the tokens more alike (the next cells "
+    "measure who does it), and nothing undoes it.",
+})

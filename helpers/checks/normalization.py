@@ -7,19 +7,18 @@ from .. import layers
 from .core import WHY, Mistake, check_function, randn
 
 
-def _layer_norm_reference(x, eps=1e-5):
-    return F.layer_norm(x, x.shape[-1:], eps=eps)
-
-
-def check_layer_norm(learner_fn):
-    """learner_fn(x, eps=1e-5) -> x normalized over its last dimension (no scale or shift)."""
-    cases = [
+def _norm_cases():
+    """The cases of both norms: the second argument, when given, is eps."""
+    return [
         ("x of shape (2, 3, 8), features off-centre", (randn(2, 3, 8, seed=1) * 3 + 1,)),
         ("one token, x of shape (1, 5)", (randn(1, 5, seed=2),)),
         ("tiny values, x of shape (2, 4) times 0.001 (here eps matters)", (randn(2, 4, seed=3) * 1e-3,)),
         ("eps=0.1 passed in, odd sizes: x of shape (1, 3, 7)", (randn(1, 3, 7, seed=4), 0.1)),
     ]
 
+
+def check_layer_norm(learner_fn):
+    """learner_fn(x, eps=1e-5) -> x normalized over its last dimension (no scale or shift)."""
     def centred(x):
         return x - x.mean(dim=-1, keepdim=True)
 
@@ -41,25 +40,15 @@ def check_layer_norm(learner_fn):
                 "the last dimension.",
                 lambda x, eps=1e-5: (x - x.mean(0, True)) / (x.var(0, keepdim=True, correction=0) + eps).sqrt()),
     ]
-    return check_function(learner_fn, _layer_norm_reference, cases, "layer norm", mistakes=mistakes, atol=1e-4,
+    return check_function(learner_fn, lambda x, eps=1e-5: F.layer_norm(x, x.shape[-1:], eps=eps), _norm_cases(),
+                          "layer norm", mistakes=mistakes, atol=1e-4,
                           nudge="each token on its own, over its features: subtract their mean, then divide by their "
                           "standard deviation (the population one, dividing by n), with the small eps added to the "
                           "variance so that a flat token does not divide by zero.")
 
 
-def _rms_norm_reference(x, eps=1e-6):
-    return x / torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps)
-
-
 def check_rms_norm(learner_fn):
     """learner_fn(x, eps=1e-6) -> x divided by the root mean square of its last dimension (no scale)."""
-    cases = [
-        ("x of shape (2, 3, 8), features off-centre", (randn(2, 3, 8, seed=1) * 3 + 1,)),
-        ("one token, x of shape (1, 5)", (randn(1, 5, seed=2),)),
-        ("tiny values, x of shape (2, 4) times 0.001 (here eps matters)", (randn(2, 4, seed=3) * 1e-3,)),
-        ("eps=0.1 passed in, odd sizes: x of shape (1, 3, 7)", (randn(1, 3, 7, seed=4), 0.1)),
-    ]
-
     def mean_square(x):
         return x.pow(2).mean(dim=-1, keepdim=True)
 
@@ -76,7 +65,8 @@ def check_rms_norm(learner_fn):
         Mistake("you normalized over the wrong axis: each token is divided by the RMS of its OWN features, the last "
                 "dimension.", lambda x, eps=1e-6: x / torch.sqrt(x.pow(2).mean(dim=0, keepdim=True) + eps)),
     ]
-    return check_function(learner_fn, _rms_norm_reference, cases, "RMSNorm", mistakes=mistakes, atol=1e-4,
+    return check_function(learner_fn, lambda x, eps=1e-6: x / (mean_square(x) + eps).sqrt(), _norm_cases(),
+                          "RMSNorm", mistakes=mistakes, atol=1e-4,
                           nudge="each token on its own: divide it by the root of the mean of its squared features, "
                           "with the small eps added before the root. No centring, no learned scale.")
 

@@ -3,7 +3,7 @@
 import torch
 
 from .. import layers
-from .core import WHY, LearnerError, Mistake, check_function, describe, function_name, randn, run_learner, verdict
+from .core import WHY, LearnerError, Mistake, check_function, describe, failed, randn, run_learner, verdict
 
 
 def _sinusoidal(seq_len, d_model, *, base=10000.0, start=0, cos_first=False, exponent=2, halves=False):
@@ -54,27 +54,15 @@ def _order_invariance_cases():
         ("the mean over positions", lambda x: x.mean(dim=0), True, "a sum does not care about the order of its terms"),
         ("the first token, x[0]", lambda x: x[0], False, "after a shuffle another token is first"),
         ("the max over positions", lambda x: x.max(dim=0).values, True, "the largest value stays the largest"),
-        (
-            "a position-weighted sum, sum of p * x[p]",
-            lambda x: (position_weights * x).sum(dim=0),
-            False,
-            "each token's weight depends on where it stands",
-        ),
-        (
-            "self-attention's output rows, attention(x, x, x)",
-            self_attention,
-            False,
-            "its rows move with the input rows (equivariant), so the output tensor changes",
-            "did your test put the output rows back in their original order before comparing? That tests "
-            "equivariance (the output moves with the input); the question is whether pool(x) itself stays the "
-            "same: compare the two pooled results as they come.",
-        ),
-        (
-            "the mean of self-attention's output rows",
-            lambda x: self_attention(x).mean(dim=0),
-            True,
-            "the rows only move, and their mean ignores where they are",
-        ),
+        ("a position-weighted sum, sum of p * x[p]", lambda x: (position_weights * x).sum(dim=0), False,
+         "each token's weight depends on where it stands"),
+        ("self-attention's output rows, attention(x, x, x)", self_attention, False,
+         "its rows move with the input rows (equivariant), so the output tensor changes",
+         "did your test put the output rows back in their original order before comparing? That tests equivariance "
+         "(the output moves with the input); the question is whether pool(x) itself stays the same: compare the two "
+         "pooled results as they come."),
+        ("the mean of self-attention's output rows", lambda x: self_attention(x).mean(dim=0), True,
+         "the rows only move, and their mean ignores where they are"),
     ]
 
 
@@ -99,31 +87,22 @@ def check_order_invariance(learner_fn):
         "results with a small tolerance: summing in another order changes the last bits, so exact equality is too "
         "strict."
     )
-    if not callable(learner_fn):
-        return verdict(name, f"expected a function, got {describe(learner_fn)}", nudge)
-    x = randn(8, 4, seed=0)
-    cases = _order_invariance_cases()
+    x, cases = randn(8, 4, seed=0), _order_invariance_cases()
     for description, pool, invariant, why, *own_hint in cases:
         try:
             got = run_learner(learner_fn, (pool, x))
         except LearnerError as failure:
-            if failure.stub:
-                return verdict(name, failure.message, nudge)
-            return verdict(name, f"for pool = {description}, {failure.message}", nudge, stuck=function_name(learner_fn))
+            return failed(name, failure, nudge, learner_fn, f"for pool = {description}, ")
         answer = _as_bool(got)
         if answer is None:
             problem = f"for pool = {description}: expected True or False, got {describe(got)}"
-            return verdict(name, problem, nudge, stuck=function_name(learner_fn))
+            return verdict(name, problem, nudge, stuck=learner_fn)
         if answer != invariant:
             said = "it is order-invariant, but it is not" if answer else "it is not order-invariant, but it is"
-            hint = (
-                (own_hint or ["does your test shuffle x at all, and compare the pooled results, not the inputs?"])[0]
-                if answer
-                else "compare with a tolerance rather than ==, and the pooled results rather than the inputs."
-            )
-            return verdict(
-                name, f"for pool = {description}: you said {said}: {why}", hint, stuck=function_name(learner_fn)
-            )
+            hint = (*own_hint, "does your test shuffle x at all, and compare the pooled results, not the inputs?")[0]
+            if not answer:
+                hint = "compare with a tolerance rather than ==, and the pooled results rather than the inputs."
+            return verdict(name, f"for pool = {description}: you said {said}: {why}", hint, stuck=learner_fn)
     passed = verdict(name, None, n_cases=len(cases))
     print("   order-invariant:     " + "; ".join(c[0] for c in cases if c[2]))
     print("   not order-invariant: " + "; ".join(c[0] for c in cases if not c[2]))
@@ -172,9 +151,7 @@ def check_rotary(learner_fn):
                           "sinusoidal encoding. Row 0 stays as it is, and turning never changes a pair's length.")
 
 
-WHY.update(
-    {
-        "RMS of tokens + sinusoidal PE": "token and position vectors point in unrelated directions, so their SQUARES "
-        "add up: sqrt(1.015² + 0.707²), less than 1.015 + 0.707.",
-    }
-)
+WHY.update({
+    "RMS of tokens + sinusoidal PE": "token and position vectors point in unrelated directions, so their SQUARES "
+    "add up: sqrt(1.015² + 0.707²), less than 1.015 + 0.707.",
+})

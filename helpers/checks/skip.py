@@ -11,10 +11,6 @@ from ..activations import mean_pairwise_cosine
 from .core import WHY, Mistake, check_function, randn
 
 
-def _cosine_reference(x):
-    return float(mean_pairwise_cosine(x))
-
-
 def _cosine_cases():
     direction = randn(1, 1, 5, seed=21)
     return [
@@ -28,7 +24,7 @@ def _cosine_cases():
 
 def _gram(x, dim=-1):
     unit = F.normalize(x, dim=dim)
-    return unit @ unit.transpose(-2, -1) if dim == -1 else F.normalize(x, dim=-2) @ F.normalize(x, dim=-2).mT
+    return unit @ unit.mT
 
 
 def _off_diagonal_mean(sims):
@@ -50,18 +46,14 @@ def check_mean_pairwise_cosine(learner_fn):
         Mistake("you normalized along the wrong axis: each TOKEN (a row of d features) gets length 1.",
                 lambda x: _off_diagonal_mean(_gram(x, dim=-2)).mean()),
     ]
-    return check_function(learner_fn, _cosine_reference, _cosine_cases(), "mean pairwise cosine", mistakes=mistakes,
-                          atol=1e-4,
+    return check_function(learner_fn, lambda x: float(mean_pairwise_cosine(x)), _cosine_cases(),
+                          "mean pairwise cosine", mistakes=mistakes, atol=1e-4,
                           nudge="the cosine of two tokens compares their directions only, so give every token length "
                           "one first. Then take the cosine of every pair of DIFFERENT tokens in a sequence, average "
                           "them, and average over the batch: one number in the end.")
 
 
 # ----------------------------------------------------------------------------- the parallel block
-
-
-def _parallel_reference(x, attn, mlp):
-    return x + attn(x) + mlp(x)
 
 
 def _mix_tokens(h):  # a parameter-free attention: every token becomes a weighted average of all tokens
@@ -94,7 +86,8 @@ def check_parallel_block(learner_fn):
         Mistake("you chained the sublayers (the MLP read attention's output) with no skip; here both read x, and x is "
                 "added back.", lambda x, attn, mlp: mlp(attn(x))),
     ]
-    return check_function(learner_fn, _parallel_reference, _parallel_cases(), "parallel block", mistakes=mistakes,
+    return check_function(learner_fn, lambda x, attn, mlp: x + attn(x) + mlp(x), _parallel_cases(), "parallel block",
+                          mistakes=mistakes,
                           nudge="in this block the two sublayers do not wait for each other: both read the same input. "
                           "The block returns the input itself plus what each of the two sublayers made of it.")
 
