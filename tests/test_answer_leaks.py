@@ -103,7 +103,7 @@ def exercises(cells):
             ),
             len(cells),
         )
-        fn = re.search(r"^def (\w+)\(([^)]*)\)", cell.source, re.M)
+        fn = re.search(r"^[ \t]*def (\w+)\(([^)]*)\)", cell.source, re.M)  # a function, or a class's method
         n_args = len([a for a in fn.group(2).split(",") if a.strip() and "=" not in a])
         yield s, c, end, CHECKER.search(cells[c].source).group(1), SOLUTION.search(cell.source)["body"], fn, n_args
 

@@ -11,9 +11,9 @@
 Run from the repository root (tools/ is a package that imports helpers).
 
 Both run and bench set WORKSHOP_PROGRESS=0 (no progress bars), as the test suite does. With no
-notebooks named they take every notebook in notebooks/. Budgets (notebook / slowest cell), from the issues: 10 s / 10 s for
-00_setup, 40 s / 25 s for 04 and 05, 45 s / 20 s for 06, 90 s / 25 s for 07, 60 s / 25 s for 08, 25 s / 10 s
-for the others; bench exits 1 when one is over.
+notebooks named they take every notebook in notebooks/. Budgets (notebook / slowest cell), from the issues:
+10 s / 10 s for 00_setup, 40 s / 25 s for 04 and 05, 45 s / 20 s for 06, 90 s / 25 s for 07, 60 s / 25 s for 08,
+25 s / 10 s for the others; bench exits 1 when one is over.
 
 run also tags every cell for slides, by the rule in slide_type.
 """
