@@ -84,6 +84,7 @@ def test_the_cell_installs_nothing():
     assert "pip" not in SETUP and "install" not in SETUP  # Colab's own torch (with CUDA) is kept
 
 
+@pytest.mark.slow
 def test_first_run_clones_then_reruns_do_nothing_new(origin, tmp_path):
     first = report(colab(tmp_path, origin, runs=2))  # run, then run the cell again in the same kernel
     clone = tmp_path / "transformer-fundamentals"
@@ -95,6 +96,7 @@ def test_first_run_clones_then_reruns_do_nothing_new(origin, tmp_path):
     assert again["commands"] == [] and again["helpers"] == first["helpers"]
 
 
+@pytest.mark.slow
 def test_an_interrupted_clone_is_redone(origin, tmp_path):
     clone = tmp_path / "transformer-fundamentals"
     (tmp_path / "transformer-fundamentals.partial" / ".git").mkdir(parents=True)  # killed while cloning
@@ -117,6 +119,7 @@ def test_a_missing_repository_says_which_url_and_how_a_fork_fixes_it(tmp_path):
     assert list(content.iterdir()) == []  # nothing half-made is left to confuse the next run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("folder", ["notebooks", "."])
 def test_locally_the_cell_finds_helpers_without_cloning(folder):
     env = {**os.environ, "WORKSHOP_DEVICE": "cpu", "PYTHONPATH": ""}

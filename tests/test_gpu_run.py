@@ -3,6 +3,7 @@
 import pathlib
 
 import nbformat
+import pytest
 
 from tools import gpu_run
 
@@ -20,6 +21,7 @@ def notebook(tmp_path, name, *sources):
     return path
 
 
+@pytest.mark.slow
 def test_reports_time_asserts_and_device_and_names_a_failing_cell(tmp_path):
     gpu_run = load()
     good = gpu_run.run_one(notebook(tmp_path, "good.ipynb", "x = 2\nassert x + x == 4", "assert True"), "cpu")

@@ -46,6 +46,7 @@ def test_the_command_prints_the_link(capsys):
     assert capsys.readouterr().out.strip() == hub.nbgitpuller_link("https://hub.example.org", branch="spring")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["notebooks", "."])
 def test_the_setup_cell_finds_helpers_in_the_folder_nbgitpuller_pulls(tmp_path, where):
     """nbgitpuller clones into ~/NAME (NAME: the repository's); the link opens NAME/notebooks/00_setup.ipynb, whose

@@ -144,6 +144,7 @@ def alive(process):
         return False
 
 
+@pytest.mark.slow
 def test_a_room_of_two_runs_00_with_the_committed_outputs():
     learners, machine = room.run_room(SETUP, 2, timeout=120)
     for one in learners:
@@ -154,6 +155,7 @@ def test_a_room_of_two_runs_00_with_the_committed_outputs():
     assert machine["memory_peak_gib"] >= machine["memory_before_gib"] and machine["cores"] >= 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_an_interrupted_room_leaves_no_kernel(sig):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -6,10 +6,12 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_a_fork_rewrites_badges_setup_cells_and_helpers(tmp_path):
     for part in ("helpers", "tools", "notebooks"):
         shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))

@@ -100,6 +100,7 @@ SHOW = """selector => {
 }"""
 
 
+@pytest.mark.slow
 def test_a_deck_opened_offline_shows_its_title_a_formula_and_a_figure(tmp_path):
     sync_playwright, executable = browser_or_skip()
     lesson = ROOT / "notebooks" / "02_attention.ipynb"  # formulas ($$ and $) and figures on its core path
