@@ -30,6 +30,7 @@ def test_a_fork_rewrites_badges_setup_cells_and_helpers(tmp_path):
     assert 'REPO_URL = "https://github.com/someone/my-fork"' in setup
     readme = (tmp_path / "README.md").read_text()
     assert "colab.research.google.com/github/someone/my-fork/blob/dev/notebooks/00_setup.ipynb" in readme
+    assert "mybinder.org/v2/gh/someone/my-fork/dev?" in readme and "v2/gh/transformer-fundamentals" not in readme
     for path in sorted((tmp_path / "notebooks").rglob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         first_code = next(c for c in nb.cells if c.cell_type == "code")

@@ -26,6 +26,7 @@ def main(argv):
 
     def rewrite(text):
         text = text.replace(f"github/{old}/blob/{old_branch}/", f"github/{new}/blob/{branch}/")
+        text = text.replace(f"mybinder.org/v2/gh/{old}/{old_branch}?", f"mybinder.org/v2/gh/{new}/{branch}?")
         return text.replace(f"https://github.com/{old}", f"https://github.com/{new}")
 
     source = init.read_text().replace(f'REPOSITORY = "{old}"', f'REPOSITORY = "{new}"')
