@@ -96,8 +96,6 @@ class KernelMeter:
         return sum(self.cpu.values())
 
 
-# The core path of a lesson ends at its first heading that starts with "Going further" or "Optional".
-OPTIONAL = re.compile(r"^#{1,6}[ \t]+(Going further|Optional)", re.M)
 ALOUD_WORDS_PER_MIN = 130  # prose read aloud
 QUESTIONS_MIN = 10  # per block, for questions and the room's predictions; a block is a multiple of 15 minutes
 
@@ -108,7 +106,7 @@ def prose(nb):
     for cell in nb.cells:
         if cell.cell_type != "markdown":
             continue
-        found = None if optional else OPTIONAL.search(cell.source)
+        found = None if optional else tools.OPTIONAL.search(cell.source)  # where the core path ends
         if found:
             core.append(cell.source[: found.start()])
             optional.append(cell.source[found.start() :])
