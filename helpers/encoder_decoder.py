@@ -23,6 +23,7 @@ from ._validate import (
     check_streams,
     check_tensor,
     check_token_ids,
+    embed,
 )
 from .data import shift_right
 from .layers import (
@@ -281,10 +282,8 @@ class Seq2Seq(nn.Module):
         self.head.weight = self.embedding.weight  # shared: the paper's "same weight matrix"
 
     def embed(self, ids, name="ids"):
-        # Reads the ids' values (once per call, so once per decoding step): an id out of range would be an
-        # IndexError from inside the embedding on the CPU and an opaque device-side assert on a GPU.
-        check_token_ids(ids, name, layout=f"(batch, {name}_len)", ndim=2, vocab_size=self.vocab_size)
-        return self.dropout(self.embedding(ids) * math.sqrt(self.d_model) + self.positional(ids.shape[1]))
+        check_token_ids(ids, name, layout=f"(batch, {name}_len)", ndim=2)  # shapes only: reads no ids
+        return self.dropout(embed(self.embedding, ids, name) * math.sqrt(self.d_model) + self.positional(ids.shape[1]))
 
     def encode(self, src, src_padding=None):
         return self.transformer.encode(self.embed(src, "src"), src_padding)
