@@ -6,11 +6,12 @@ shows come from a small function of the control values (`softmax_weights`, `posi
 tests compare with the lesson's own computation. Nothing trains or downloads on a drag.
 """
 
+import io
 import math
 
 import ipywidgets as widgets
 import torch
-from IPython.display import display
+from IPython.display import Image, display
 from matplotlib.figure import Figure
 
 from .language_model import next_token_probs
@@ -23,15 +24,26 @@ from .layers import sinusoidal_positional_encoding
 def _show(draw, controls, title=None):
     """Display draw(**defaults) as a static figure, then the controls that redraw it. Returns nothing, so a
     notebook cell that ends with the call prints no repr."""
-    handle = display(draw(**{name: c.value for name, c in controls.items()}), display_id=True)
+
+    def image():
+        return _png(draw(**{name: c.value for name, c in controls.items()}))
+
+    handle = display(image(), display_id=True)
 
     def redraw(_change=None):
-        handle.update(draw(**{name: c.value for name, c in controls.items()}))
+        handle.update(image())
 
     for control in controls.values():
         control.observe(redraw, names="value")
     box = widgets.HBox(list(controls.values()))
     display(widgets.VBox([widgets.HTML(f"<b>{title}</b>"), box]) if title else box)
+
+
+def _png(fig):
+    """The figure as a PNG image: shown the same in JupyterLab, Colab and VS Code, with no matplotlib display hook."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    return Image(buffer.getvalue(), format="png")
 
 
 def _figure(width=9.0, height=3.2):
@@ -249,16 +261,15 @@ def attention_heads(model, tokenizer, sentence):
 
 
 if __name__ == "__main__":  # python -m helpers.explore: seconds per redraw here, PNG included (printed, not tested)
-    import io
     import time
 
-    class _Timed:  # stands in for IPython's display and times each redraw, as the browser would receive it
+    class _Timed:  # stands in for IPython's display: each redraw makes the PNG the browser would receive
         def __call__(self, obj, display_id=False):
             self.controls = obj
             return self if display_id else None
 
-        def update(self, fig):
-            fig.savefig(io.BytesIO(), format="png")
+        def update(self, image):
+            pass
 
     torch.set_num_threads(1)  # as the notebooks run
     tokenizer = __import__("helpers").data.CharTokenizer(__import__("helpers").data.load_corpus())

@@ -16,6 +16,7 @@ class Display:
     def __init__(self, monkeypatch):
         self.figures, self.controls = [], None
         monkeypatch.setattr(explore, "display", self)
+        monkeypatch.setattr(explore, "_png", lambda fig: fig)  # keep the figure itself, to read its axes
 
     def __call__(self, obj, display_id=False):
         if display_id:
@@ -29,6 +30,12 @@ class Display:
     def control(self, description):
         box = self.controls.children[-1] if hasattr(self.controls.children[-1], "children") else self.controls
         return next(c for c in box.children if c.description == description)
+
+
+def test_a_figure_goes_out_as_a_png():
+    fig = explore._figure()
+    fig.subplots().plot([0, 1])
+    assert explore._png(fig).data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def texts(fig):

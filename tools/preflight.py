@@ -348,6 +348,7 @@ def run_in_lab(page, port, token, name, screenshots, timeout):
         if finished or (errors and "[*]:" not in prompts):
             break
     seconds = time.perf_counter() - start
+    explorers = step_explorers(page, screenshots / stem) if finished else []
     stderr = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
     broken_widgets = page.get_by_text("Error displaying widget").count()
     widgets = page.evaluate("window.widgetsSeen")
@@ -360,15 +361,47 @@ def run_in_lab(page, port, token, name, screenshots, timeout):
         "stderr_or_errors": [s[:200] for s in stderr],
         "progress_widgets": widgets,
         "broken_widgets": broken_widgets,
+        "explorers_redrawn_s": explorers,
     }
-    row["ok"] = finished and not stderr and not broken_widgets
+    row["ok"] = finished and not stderr and not broken_widgets and None not in explorers
     status = "ok" if row["ok"] else "FAILED"
+    times = ", ".join("never" if t is None else f"{t:.2f} s" for t in explorers)
+    redraws = f"explorers redrawn in {times}  " if explorers else ""
     print(
         f"{name:<32} {seconds:6.1f} s in the browser  cells {row['cells_run']}  progress widgets seen {widgets}  "
+        f"{redraws}"
         f"{status}{'  ' + stderr[0][:200] if stderr else ''}",
         flush=True,
     )
     return row
+
+
+def step_explorers(page, screenshot_stem, wait_s=10):
+    """Move the first control of each explorer (helpers.explore) once, as a learner would: seconds until its
+    figure was redrawn in the page (kernel round trip included), or None if it never was. A screenshot of each."""
+    cells = page.locator(".jp-CodeCell").filter(has=page.locator(".widget-slider, .widget-dropdown, .widget-checkbox"))
+    redrawn = []
+    for i in range(cells.count()):
+        cell = cells.nth(i)
+        cell.scroll_into_view_if_needed()
+        image = cell.locator(".jp-OutputArea-output img").first
+        before = image.get_attribute("src")
+        control = cell.locator(".noUi-handle, select, input[type=checkbox]").first
+        start = time.perf_counter()
+        if control.evaluate("e => e.tagName") == "SELECT":
+            options = control.locator("option").all_inner_texts()
+            control.select_option(label=options[-1] if control.input_value() != options[-1] else options[0])
+        elif control.get_attribute("type") == "checkbox":
+            control.click()
+        else:  # a slider's handle: one step, away from the end it may sit at
+            control.focus()
+            at_end = control.get_attribute("aria-valuenow") == control.get_attribute("aria-valuemax")
+            page.keyboard.press("ArrowLeft" if at_end else "ArrowRight")
+        while image.get_attribute("src") == before and time.perf_counter() - start < wait_s:
+            page.wait_for_timeout(20)
+        redrawn.append(None if image.get_attribute("src") == before else round(time.perf_counter() - start, 2))
+        cell.screenshot(path=f"{screenshot_stem}-explorer-{i + 1}.png")
+    return redrawn
 
 
 def agenda(rows):
