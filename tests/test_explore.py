@@ -136,3 +136,18 @@ def test_head_view_rows_are_each_heads_attention_from_the_chosen_character(lm, m
     shown.control("character").value = 3
     image = shown.figures[-1].axes[0].images[0].get_array()
     assert torch.allclose(torch.as_tensor(image.data), maps[:, :, 3, :4].reshape(4, 4))
+
+
+@pytest.mark.slow
+def test_an_explorer_redraws_when_its_control_moves_in_a_real_jupyterlab(tmp_path):
+    """02's explorer in JupyterLab in headless Chromium: Run All, move the control, see the figure change."""
+    from tests.test_slides import browser_or_skip
+    from tools import preflight
+
+    _, executable = browser_or_skip()
+    lesson = preflight.ROOT / "notebooks" / "02_attention.ipynb"
+    assert "helpers.explore." in lesson.read_text()
+    (row,) = preflight.browser_run([lesson], executable, tmp_path)
+    assert row["ok"], row
+    assert row["explorers_redrawn_s"] and None not in row["explorers_redrawn_s"]
+    assert (tmp_path / "02_attention-explorer-1.png").exists()
