@@ -1,10 +1,14 @@
 """The checkers of notebook 08 (build your own GPT): a learner's model, right and with each known slip, and the
 forward pass with a KV cache."""
 
+import ast
 import functools
 import math
+import pathlib
+import re
 import types
 
+import nbformat
 import pytest
 import torch
 from checker_testing import Fails, Passes
@@ -13,6 +17,8 @@ from torch import nn
 from helpers import checks, layers
 from helpers import language_model as lm
 from helpers.language_model import forward_with_cache
+
+NOTEBOOK = pathlib.Path(__file__).resolve().parent.parent / "notebooks" / "08_build_your_own_gpt.ipynb"
 
 
 class CausalSelfAttention(nn.Module):
@@ -323,3 +329,29 @@ def keeps_nothing(model, ids, cache):
 )
 def test_check_forward_with_cache(case):
     case.check(checks.check_forward_with_cache)
+
+
+# ----------------------------------------------------------------------------- the notebook's words
+
+
+def labels_that_say_yours(source):
+    """String pieces in code that call something "your"/"yours" unconditionally: outside a conditional expression
+    (x if ... else y), a printed label cannot change when the cell runs helpers' part in place of the learner's."""
+    tree = ast.parse(source)
+    parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.search(r"\byours?\b", node.value, re.I)
+        and not isinstance(parents.get(id(node)), ast.IfExp)
+    ]
+
+
+def test_08_never_calls_the_references_numbers_yours():
+    """After yours_or_reference picks the learner's part or helpers', every printed "your"/"yours" depends on which
+    (an untouched notebook runs helpers.TinyTransformer and lm.forward_with_cache)."""
+    cells = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
+    first = next(i for i, source in enumerate(cells) if "yours_or_reference(" in source)
+    found = [(i, label) for i, source in enumerate(cells[first:], first) for label in labels_that_say_yours(source)]
+    assert not found, found
+    assert labels_that_say_yours('print(f"yours {x}")\nlabel = "your model" if mine else "the reference"') == ["yours "]
