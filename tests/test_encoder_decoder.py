@@ -16,9 +16,6 @@ from helpers import encoder_decoder as ed
 ATOL = 1e-5
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see tests/conftest.py
-
-
 def max_diff(a, b):
     return (a - b).abs().max().item()
 
