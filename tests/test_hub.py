@@ -24,26 +24,37 @@ def test_the_nbgitpuller_link_is_the_documented_one():
         "&branch=main&urlpath=lab%2Ftree%2Fworkshop%2Fnotebooks%2F00_setup.ipynb"
     )
     # A hub under a path, a trailing slash, another notebook, the classic view: the same form.
+    # ... and a lesson with exercises opens as its learner version.
     other = hub.nbgitpuller_link("https://example.org/jupyter/", notebook="02_attention.ipynb", app="tree")
     parts = urllib.parse.urlsplit(other)
     assert parts.path == "/jupyter/hub/user-redirect/git-pull"
     assert urllib.parse.parse_qs(parts.query) == {
         "repo": [f"https://github.com/{helpers.REPOSITORY}"],
         "branch": [helpers.BRANCH],
-        "urlpath": [f"tree/{helpers.REPOSITORY.split('/')[1]}/notebooks/02_attention.ipynb"],
+        "urlpath": [f"tree/{helpers.REPOSITORY.split('/')[1]}/notebooks/student/02_attention.ipynb"],
     }
 
 
-def test_a_bad_hub_or_app_says_what_was_expected():
-    with pytest.raises(ValueError, match="hub: expected the hub's address.*got 'hub.example.org'"):
+def test_a_bad_hub_app_notebook_or_repository_says_what_was_expected():
+    with pytest.raises(ValueError, match="hub: expected the hub's full address with https://.*got 'hub.example.org'"):
         hub.nbgitpuller_link("hub.example.org")
     with pytest.raises(ValueError, match="app: expected 'lab'.*got 'notebook'"):
         hub.nbgitpuller_link("https://hub.example.org", app="notebook")
+    with pytest.raises(ValueError, match="notebook: no '99_nope.ipynb' in notebooks/; the lessons are 00_setup"):
+        hub.nbgitpuller_link("https://hub.example.org", notebook="99_nope.ipynb")
+    with pytest.raises(ValueError, match="repository: expected OWNER/NAME"):
+        hub.nbgitpuller_link("https://hub.example.org", repository="https://github.com/someone/fork")
 
 
-def test_the_command_prints_the_link(capsys):
-    hub.main(["https://hub.example.org", "--branch", "spring"])
-    assert capsys.readouterr().out.strip() == hub.nbgitpuller_link("https://hub.example.org", branch="spring")
+def test_the_command_prints_the_link_for_a_fork_or_a_message(capsys):
+    hub.main(["https://hub.example.org", "--branch", "spring", "--repository", "someone/fork"])
+    link = capsys.readouterr().out.strip()
+    assert link == hub.nbgitpuller_link("https://hub.example.org", "spring", repository="someone/fork")
+    assert "repo=https%3A%2F%2Fgithub.com%2Fsomeone%2Ffork&branch=spring&urlpath=lab%2Ftree%2Ffork%2F" in link
+    with pytest.raises(SystemExit) as exit_status:
+        hub.main(["hub.example.org"])
+    assert exit_status.value.code == 2
+    assert "error: hub: expected the hub's full address with https://" in capsys.readouterr().err  # no traceback
 
 
 @pytest.mark.slow
