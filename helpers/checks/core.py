@@ -43,7 +43,7 @@ def verdict(name, problem=None, hint=None, n_cases=0, stuck=None):
     if hint:
         print(f"   Hint: {hint}")
     stuck = function_name(stuck) if callable(stuck) else stuck
-    if stuck and stuck in _solution_cells():
+    if stuck and stuck in _solution_cells(NOTEBOOKS):
         print("   " + STUCK.format(name=stuck))
     return Verdict(name, False, problem, hint)
 
@@ -374,7 +374,11 @@ def solution(name):
     read from the lesson notebook beside the learner's version (notebooks/NN_*.ipynb): one copy of it."""
     if callable(name) and hasattr(name, "__name__"):
         name = name.__name__
-    cells = _solution_cells()
+    cells = _solution_cells(NOTEBOOKS)
+    if not cells and (NOTEBOOKS / "student").is_dir():  # a hand-out (tools/handout.py): learner versions only
+        print("The worked solutions are not released yet: your instructor releases them after the session (then "
+              "pull the workshop again: the hub link, or `git pull`). Until then, the checker's hints are yours.")
+        return None
     if name not in cells:
         known = ", ".join(sorted(cells)) or "none found (the lesson notebooks are not beside helpers/)"
         print(f"No exercise called {name!r}. Exercises with a worked solution: {known}.")
