@@ -109,3 +109,33 @@ def test_the_readme_has_a_binder_badge_for_the_repository():
         f"https://mybinder.org/v2/gh/{helpers.REPOSITORY}/{helpers.BRANCH}"
         "?urlpath=lab%2Ftree%2Fnotebooks%2F00_setup.ipynb"
     )
+
+
+def test_preflight_hub_mode_says_what_is_missing(tmp_path, monkeypatch, capsys):
+    """`python -m tools.preflight --hub`: nbgitpuller installed, the repository and its branch reachable, else a
+    message that says what to do (offline included), never a traceback."""
+    import importlib.util
+
+    from test_colab import git
+
+    from tools import preflight
+
+    work, origin = tmp_path / "work", tmp_path / "origin.git"
+    work.mkdir()
+    (work / "README.md").write_text("workshop")
+    git("init", "--quiet", cwd=work)
+    git("add", ".", cwd=work)
+    git("commit", "--quiet", "-m", "workshop", cwd=work)
+    git("clone", "--quiet", "--bare", str(work), str(origin))
+    installed = importlib.util.find_spec("nbgitpuller") is not None  # not a requirement: either way is tested
+    assert preflight.hub_checks(str(origin), "main") is installed
+    out = capsys.readouterr().out
+    assert f"{origin} (main) reachable" in out and ("installed" if installed else "MISSING: add `pip install") in out
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())  # as on a hub with nbgitpuller
+    assert preflight.hub_checks(str(origin), "main")
+    assert not preflight.hub_checks(str(origin), "spring")
+    assert "NO BRANCH 'spring'" in capsys.readouterr().out
+    assert not preflight.hub_checks(str(tmp_path / "missing.git"), "main")  # as offline: git cannot reach it
+    out = capsys.readouterr().out
+    assert "UNREACHABLE" in out and "need the network" in out and "Traceback" not in out

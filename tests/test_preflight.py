@@ -65,3 +65,20 @@ def test_prose_is_split_into_core_and_optional_and_the_agenda_adds_it_up(tmp_pat
     assert row == "| 01_x.ipynb | 17 | 19 | 0 | 10 | 5 | 60 | 11 | 30 |"
     assert total == "| **total** | 17 | 19 | 0 | 10 | | | 11 | 30 (0.5 h) |"
     assert "| ≤ 25 |" in preflight.plan_table([preflight.lesson_plan(path)])  # no run time: the budget, a bound
+
+
+def test_over_budget_comes_with_advice(capsys):
+    rows = [{"notebook": "07_x.ipynb", "in_budget": False, "error": None},
+            {"notebook": "02_x.ipynb", "in_budget": True, "error": None}]
+    load().budget_advice(rows)
+    out = capsys.readouterr().out
+    assert "Over budget: 07_x.ipynb." in out and "02_x" not in out
+    assert "quiet machine" in out and "optional part" in out and "tools.room" in out
+    load().budget_advice(rows[1:])
+    assert capsys.readouterr().out == ""
+
+
+def test_the_browser_opens_the_learner_versions_too():
+    lessons = [ROOT / "notebooks" / "00_setup.ipynb", ROOT / "notebooks" / "02_attention.ipynb"]
+    names = load().learner_names(lessons)
+    assert names == ["00_setup.ipynb", "02_attention.ipynb", "student/02_attention.ipynb"]
