@@ -101,6 +101,9 @@ class KernelMeter:
 
 
 ALOUD_WORDS_PER_MIN = 130  # prose read aloud
+# Walking the room through code already written: an estimate, not a measurement (live-coding is slower: live-code
+# only what docs/INSTRUCTOR.md's notes say). Comment-only and blank lines are not counted.
+CODE_LINES_PER_MIN = 10
 QUESTIONS_MIN = 10  # per block, for questions and the room's predictions; a block is a multiple of 15 minutes
 
 
@@ -130,6 +133,12 @@ def exercise_minutes(nb, part=None):
     return sum(int(m) for text in texts for m in ESTIMATE.findall(text))
 
 
+def core_code_lines(nb):
+    """Lines of code on the core path an instructor walks through: not the setup cell, blanks or comments."""
+    cells = [c.source for c in nb.cells[: tools.optional_start(nb)] if c.cell_type == "code"][1:]
+    return sum(bool(line.strip()) and not line.lstrip().startswith("#") for src in cells for line in src.splitlines())
+
+
 def lesson_plan(path, run_seconds=None):
     """Words, exercise minutes and run time of one lesson, and the minutes its core path needs in the room."""
     nb = nbformat.read(path, as_version=4)
@@ -143,8 +152,12 @@ def lesson_plan(path, run_seconds=None):
         "optional_exercise_min": exercise_minutes(nb, "optional"),
         "run_s": run_s,
         "run_measured": run_seconds is not None,
+        "core_code_lines": core_code_lines(nb),
     }
-    plan["core_min"] = round(plan["core_words"] / ALOUD_WORDS_PER_MIN + plan["core_exercise_min"] + run_s / 60)
+    plan["walk_min"] = -(-plan["core_code_lines"] // CODE_LINES_PER_MIN)
+    plan["core_min"] = plan["walk_min"] + round(
+        plan["core_words"] / ALOUD_WORDS_PER_MIN + plan["core_exercise_min"] + run_s / 60
+    )
     plan["block_min"] = -(-(plan["core_min"] + QUESTIONS_MIN) // 15) * 15
     return plan
 
@@ -153,21 +166,23 @@ def plan_table(plans):
     """The agenda in markdown: what each lesson's core path needs, and the block that holds it."""
     lines = [
         f"| notebook | core words | optional words | read aloud (min, {ALOUD_WORDS_PER_MIN} words/min) | core "
-        f"exercises (min) | optional exercises (min) | run (s) | core path (min) | block (min, + {QUESTIONS_MIN} for "
-        "questions) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"exercises (min) | optional exercises (min) | core code lines | code walk-through (min, {CODE_LINES_PER_MIN} "
+        f"lines/min, estimate) | run (s) | core path (min) | block (min, + {QUESTIONS_MIN} for questions) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for p in plans:
         run = f"{p['run_s']:.0f}" if p["run_measured"] else f"≤ {p['run_s']:.0f}"
         lines.append(
             f"| {p['notebook']} | {p['core_words']} | {p['optional_words']} | "
             f"{p['core_words'] / ALOUD_WORDS_PER_MIN:.0f} | {p['core_exercise_min']} | {p['optional_exercise_min']} | "
-            f"{run} | {p['core_min']} | {p['block_min']} |"
+            f"{p['core_code_lines']} | {p['walk_min']} | {run} | {p['core_min']} | {p['block_min']} |"
         )
-    total = [sum(p[key] for p in plans) for key in ("core_words", "optional_words", "core_exercise_min")]
+    keys = ("core_words", "optional_words", "core_exercise_min", "core_code_lines", "walk_min")
+    total = [sum(p[key] for p in plans) for key in keys]
     hours = sum(p["block_min"] for p in plans) / 60
     lines.append(
-        f"| **total** | {total[0]} | {total[1]} | {total[0] / ALOUD_WORDS_PER_MIN:.0f} | {total[2]} | | | "
+        f"| **total** | {total[0]} | {total[1]} | {total[0] / ALOUD_WORDS_PER_MIN:.0f} | {total[2]} | | {total[3]} | "
+        f"{total[4]} | | "
         f"{sum(p['core_min'] for p in plans)} | {sum(p['block_min'] for p in plans)} ({hours:.1f} h) |"
     )
     return "\n".join(lines)
