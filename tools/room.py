@@ -354,7 +354,7 @@ def curve_row(learners, machine, server_mib):
 CURVE_HEADER = (
     "| notebook | K | run time, median (s) | run time, slowest learner (s) | slowest cell (s) | peak RSS per kernel "
     "(MiB) | memory added per learner (MiB) | machine memory in use (GiB) | CPUs busy (%) | kernel CPU, max (s) | "
-    "torch threads | ran without error | same outputs | one learner's server + kernel (MiB) |\n"
+    "torch threads | ran without error | same outputs | per-user memory limit, at least (MiB: server + kernel) |\n"
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
 )
 
