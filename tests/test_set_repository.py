@@ -17,7 +17,8 @@ def test_a_fork_rewrites_badges_setup_cells_and_helpers(tmp_path):
         shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "README.md", tmp_path / "README.md")
     # As committed after `python -m tools.notebooks sync-setup` (tests/test_notebooks_meta.py checks that on its own).
-    subprocess.run([sys.executable, "-m", "tools.notebooks", "sync-setup"], cwd=tmp_path, check=True, capture_output=True)
+    sync = [sys.executable, "-m", "tools.notebooks", "sync-setup"]
+    subprocess.run(sync, cwd=tmp_path, check=True, capture_output=True)
     result = subprocess.run(
         [sys.executable, "tools/set_repository.py", "someone/my-fork", "dev"],
         cwd=tmp_path,
