@@ -7,12 +7,7 @@ from tools import preflight
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def load():
-    return preflight
-
-
 def test_learner_versions_are_compared_in_memory(capsys):
-    preflight = load()
     lessons = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     assert preflight.students_in_sync(lessons)
     assert "OUT OF SYNC" not in capsys.readouterr().out
@@ -20,7 +15,7 @@ def test_learner_versions_are_compared_in_memory(capsys):
 
 def test_agenda_is_a_markdown_table():
     row = {"notebook": "01_x.ipynb", "seconds": 12.3, "budget": 25.0, "peak_rss_mib": 400, "cpu_seconds": 11.0}
-    table = load().agenda([{**row, "exercises": 2, "exercise_minutes": 17}]).splitlines()
+    table = preflight.agenda([{**row, "exercises": 2, "exercise_minutes": 17}]).splitlines()
     assert table[0].startswith("| notebook |") and table[1].startswith("|---")
     assert table[2] == "| 01_x.ipynb | 12.3 | 25 | 400 | 11.0 | 2 | 17 |"
 
@@ -36,7 +31,7 @@ def test_exercise_minutes_add_up_the_lessons_estimates():
             nbformat.v4.new_code_cell("# (about 99 minutes) in code does not count"),
         ]
     )
-    assert load().exercise_minutes(nb) == 42
+    assert preflight.exercise_minutes(nb) == 42
 
 
 def test_prose_is_split_into_core_and_optional_and_the_agenda_adds_it_up(tmp_path):
@@ -52,7 +47,6 @@ def test_prose_is_split_into_core_and_optional_and_the_agenda_adds_it_up(tmp_pat
             nbformat.v4.new_markdown_cell("### Exercise 2 (about 5 minutes)\n\n## Optional: not a second split"),
         ]
     )
-    preflight = load()
     core, optional = preflight.prose(nb)
     assert preflight.words(core) == 17 and preflight.words(optional) == 19
     assert preflight.exercise_minutes(nb, "core") == 10 and preflight.exercise_minutes(nb, "optional") == 5
@@ -72,15 +66,39 @@ def test_prose_is_split_into_core_and_optional_and_the_agenda_adds_it_up(tmp_pat
 def test_over_budget_comes_with_advice(capsys):
     rows = [{"notebook": "07_x.ipynb", "in_budget": False, "error": None},
             {"notebook": "02_x.ipynb", "in_budget": True, "error": None}]
-    load().budget_advice(rows)
+    preflight.budget_advice(rows)
     out = capsys.readouterr().out
     assert "Over budget: 07_x.ipynb." in out and "02_x" not in out
     assert "quiet machine" in out and "optional part" in out and "tools.room" in out
-    load().budget_advice(rows[1:])
+    preflight.budget_advice(rows[1:])
     assert capsys.readouterr().out == ""
 
 
 def test_the_browser_opens_the_learner_versions_too():
     lessons = [ROOT / "notebooks" / "00_setup.ipynb", ROOT / "notebooks" / "02_attention.ipynb"]
-    names = load().learner_names(lessons)
+    names = preflight.learner_names(lessons)
     assert names == ["00_setup.ipynb", "02_attention.ipynb", "student/02_attention.ipynb"]
+
+
+def test_a_fresh_run_is_compared_with_the_committed_outputs(tmp_path, capsys):
+    import nbformat
+
+    def notebook(*texts):
+        cells = [nbformat.v4.new_code_cell(f"print({i})", execution_count=i + 1) for i in range(len(texts))]
+        for cell, text in zip(cells, texts, strict=True):
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        return nbformat.v4.new_notebook(cells=cells)
+
+    path = tmp_path / "05_x.ipynb"
+    nbformat.write(notebook("loss 0.213\n", "shape (4, 12)\n"), path)
+    assert preflight.compare_outputs(path, notebook("loss 0.213\n", "shape (4, 12)\n")) == []
+    assert "outputs: same outputs as committed" in capsys.readouterr().out
+    assert preflight.compare_outputs(path, notebook("loss 0.221\n", "shape (4, 12)\n")) == []
+    out = capsys.readouterr().out
+    assert "numbers only in cells 0: expected on a CPU or GPU other than the reference's" in out
+    assert "Cell 0 (numbers only), stdout: committed 'loss 0.213', this run 'loss 0.221'" in out
+    assert preflight.compare_outputs(path, notebook("loss 0.221\n", "shape (4, 16)\n")) == [1]
+    assert (
+        "OTHER differences (text, shapes, errors or warnings) in cells 1; numbers only in cells 0: a real change"
+        in (capsys.readouterr().out)
+    )
