@@ -9,10 +9,23 @@ data         small tasks and a tiny corpus, nothing downloaded
 language_model  sample text, count-based baselines, training with a validation curve
 checks       exercise checkers
 encoder_decoder  cross-attention, the decoder block, the whole encoder-decoder Transformer, a small seq2seq model
+interop      load_from_torch: copy torch's weights into our layers, to show both compute the same
 setup        seeds, device, environment report
 """
 
-from . import activations, checks, data, diagram, encoder_decoder, language_model, layers, plotting, setup, training
+from . import (
+    activations,
+    checks,
+    data,
+    diagram,
+    encoder_decoder,
+    interop,
+    language_model,
+    layers,
+    plotting,
+    setup,
+    training,
+)
 from .encoder_decoder import Transformer, beam_search
 from .language_model import generate
 from .layers import (
@@ -48,6 +61,7 @@ __all__ = [
     "setup",
     "training",
     "encoder_decoder",
+    "interop",
     "Transformer",
     "beam_search",
     "language_model",

@@ -256,37 +256,6 @@ def check_head_mask(mask):
         )
 
 
-def check_torch_attention(mha, d_model, n_heads, bias):
-    """A torch.nn.MultiheadAttention that computes what our MultiHeadAttention(d_model, n_heads, bias) computes:
-    refuse biases present in one and not the other, add_bias_kv, add_zero_attn, separate kdim/vdim."""
-    check_instance(mha, torch.nn.MultiheadAttention, "torch.nn.MultiheadAttention")
-    if (mha.embed_dim, mha.num_heads) != (d_model, n_heads):
-        raise ValueError(
-            f"shape mismatch: this layer has d_model={d_model}, n_heads={n_heads}; "
-            f"the torch layer has embed_dim={mha.embed_dim}, num_heads={mha.num_heads}"
-        )
-    if mha.in_proj_weight is None:
-        raise ValueError("torch layer has separate k/v dimensions (kdim/vdim); only the shared layout is supported")
-    if mha.bias_k is not None or mha.add_zero_attn:
-        raise ValueError(
-            "torch layer was built with add_bias_kv=True or add_zero_attn=True, which add a key this layer "
-            "does not have: build it without them"
-        )
-    theirs = {mha.in_proj_bias is not None, mha.out_proj.bias is not None}
-    if theirs != {bias}:
-        got = f"bias={theirs.pop()}" if len(theirs) == 1 else "a bias on only one of in_proj and out_proj"
-        raise ValueError(
-            f"bias mismatch: this layer has bias={bias}, the torch layer has {got}; build both with the same bias"
-        )
-
-
-def check_same_build(ours, theirs, what="the torch layer"):
-    """ours, theirs: {setting: value}; refuse any setting that differs, naming each."""
-    different = [f"{k}: ours {ours[k]!r}, torch's {theirs[k]!r}" for k in ours if ours[k] != theirs[k]]
-    if different:
-        raise ValueError(f"{what} is built differently: " + "; ".join(different))
-
-
 def check_batch_norm_input(x, d_model, training):
     """(batch, d_model) or (batch, seq, d_model); in training mode more than one value per feature."""
     layout = f"(batch, d_model={d_model}) or (batch, seq, d_model={d_model})"
@@ -468,6 +437,7 @@ def check_runs(runs, stat):
             "runs must be a non-empty dict: {layer name: stats} (from activations.activation_stats) or "
             f"{{variant label: {{layer name: stats}}}}, got {runs!r}"[:300]
         )
+
     def is_stats(v):
         return isinstance(v, dict) and v and not any(isinstance(s, dict) for s in v.values())
 

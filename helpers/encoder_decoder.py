@@ -13,15 +13,13 @@ and on the sum of embeddings and positions.
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ._validate import (
     check_choice,
-    check_matches_parameters,
+    check_input,
     check_positive_int,
     check_streams,
-    check_tensor,
     check_token_ids,
     embed,
 )
@@ -32,11 +30,7 @@ from .layers import (
     MultiHeadAttention,
     SinusoidalPositionalEncoding,
     TransformerBlock,
-    attention,
-    copy_mlp_from_torch,
-    copy_norm_from_torch,
-    merge_heads,
-    split_heads,
+    skip_and_norm,
 )
 
 # ----------------------------------------------------------------------------- cross-attention and the blocks
@@ -54,17 +48,9 @@ class CrossAttention(MultiHeadAttention):
         super().__init__(d_model, n_heads, bias=bias, causal=False)
 
     def forward(self, x, memory, mask=None):
-        for t, name in ((x, "x"), (memory, "memory")):
-            check_tensor(t, name, layout=f"(batch, seq, d_model={self.d_model})", ndim=3, last_dim=self.d_model)
-            check_matches_parameters(t, self, name)
-        sizes = [self.d_model, 2 * self.d_model]  # torch's in_proj rows: W_q, then W_k and W_v
-        w_q, w_kv = self.in_proj.weight.split(sizes)
-        b_q, b_kv = (None, None) if self.in_proj.bias is None else self.in_proj.bias.split(sizes)
-        q = F.linear(x, w_q, b_q)  # what each target position is looking for
-        k, v = F.linear(memory, w_kv, b_kv).split(self.d_model, dim=-1)  # what each source position offers
-        out, weights = attention(*(split_heads(t, self.n_heads) for t in (q, k, v)), mask=self._per_head(mask))
-        self.weights = weights.detach()
-        return self.out_proj(merge_heads(out))
+        check_input(x, self)
+        check_input(memory, self, name="memory")
+        return self.attend(*self.project(x, memory), mask)
 
 
 class EncoderBlock(TransformerBlock):
@@ -98,9 +84,7 @@ class DecoderBlock(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def _sublayer(self, x, layer, norm):
-        if self.norm_position == "pre":
-            return x + self.dropout(layer(norm(x)))
-        return norm(x + self.dropout(layer(x)))
+        return skip_and_norm(x, lambda h: self.dropout(layer(h)), norm, self.norm_position)
 
     def forward(self, x, memory, self_mask=None, memory_mask=None):
         x = self._sublayer(x, lambda h: self.self_attn(h, mask=self_mask), self.norm1)
@@ -177,38 +161,6 @@ class Transformer(nn.Module):
 
     def forward(self, src, tgt, src_padding=None, tgt_padding=None):
         return self.decode(tgt, self.encode(src, src_padding), src_padding, tgt_padding)
-
-    @torch.no_grad()
-    def load_from_torch(self, reference):
-        """Copy the weights of a torch.nn.Transformer with the same sizes, batch_first=True and norm_first
-        matching norm_position; returns self. Each encoder block checks its sizes, norm placement and activation
-        against torch's layer (TransformerBlock.load_from_torch); here only what is the model's own."""
-        if not isinstance(reference, nn.Transformer):
-            raise TypeError(f"expected a torch.nn.Transformer, got {type(reference).__name__}")
-        enc, dec = reference.encoder.layers, reference.decoder.layers
-        different = [
-            f"{name}: ours {ours!r}, torch's {theirs!r}"
-            for name, ours, theirs in (
-                ("batch_first", True, reference.batch_first),  # ours takes (batch, seq, d_model)
-                ("n_encoder_layers", len(self.encoder), len(enc)),
-                ("n_decoder_layers", len(self.decoder), len(dec)),
-                ("final LayerNorms", True, reference.encoder.norm is not None and reference.decoder.norm is not None),
-            )
-            if ours != theirs
-        ]
-        if different:
-            raise ValueError("the torch model is built differently: " + "; ".join(different))
-        for block, layer in zip(self.encoder, enc, strict=True):
-            block.load_from_torch(layer)
-        for block, layer in zip(self.decoder, dec, strict=True):
-            block.self_attn.load_from_torch(layer.self_attn)
-            block.cross_attn.load_from_torch(layer.multihead_attn)
-            copy_mlp_from_torch(block.mlp, layer)
-            for i in (1, 2, 3):
-                copy_norm_from_torch(getattr(block, f"norm{i}"), getattr(layer, f"norm{i}"))
-        copy_norm_from_torch(self.encoder_norm, reference.encoder.norm)
-        copy_norm_from_torch(self.decoder_norm, reference.decoder.norm)
-        return self
 
 
 def torch_transformer(

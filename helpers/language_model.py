@@ -19,7 +19,7 @@ from ._validate import (
     check_training_args,
     check_windows,
 )
-from .layers import attention, merge_heads, split_heads
+from .training import evaluating
 
 # ----------------------------------------------------------------------------- sampling
 
@@ -52,24 +52,19 @@ def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, generat
     device = next(model.parameters()).device
     max_len = getattr(model, "max_len", None) or math.inf
     ids = prompt.detach().to("cpu", torch.long)
-    was_training = model.training
-    model.eval()  # batch norm uses its running statistics; nothing else changes
     cache = None
-    try:
-        with torch.no_grad():
-            for _ in range(max_new_tokens):
-                window = ids[-max_len:] if len(ids) > max_len else ids
-                if not use_cache:
-                    logits = model(window[None].to(device))
-                elif cache is None or len(ids) > max_len:  # the prompt, or a window whose positions all moved
-                    cache = [{} for _ in model.blocks]
-                    logits = forward_with_cache(model, window[None].to(device), cache)
-                else:  # only the token drawn last: the cache holds every one before it
-                    logits = forward_with_cache(model, ids[-1:][None].to(device), cache)
-                probs = next_token_probs(logits[0, -1].float().cpu(), temperature, top_k)
-                ids = torch.cat([ids, torch.multinomial(probs, 1, generator=generator)])
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        for _ in range(max_new_tokens):
+            window = ids[-max_len:] if len(ids) > max_len else ids
+            if not use_cache:
+                logits = model(window[None].to(device))
+            elif cache is None or len(ids) > max_len:  # the prompt, or a window whose positions all moved
+                cache = [{} for _ in model.blocks]
+                logits = forward_with_cache(model, window[None].to(device), cache)
+            else:  # only the token drawn last: the cache holds every one before it
+                logits = forward_with_cache(model, ids[-1:][None].to(device), cache)
+            probs = next_token_probs(logits[0, -1].float().cpu(), temperature, top_k)
+            ids = torch.cat([ids, torch.multinomial(probs, 1, generator=generator)])
     return ids
 
 
@@ -79,7 +74,7 @@ def forward_with_cache(model, ids, cache):
     cache: one dict per block, empty before the first call; each then holds its block's keys and values
     "k", "v" (batch, n_heads, t_past + t_new, d_head). The result equals model(all tokens)[:, -t_new:], but
     only the new tokens' rows are computed (Pope et al. 2022, arXiv:2211.05102). It walks the model's public
-    parts (token_embedding, positional, blocks with norm1, attn.in_proj/out_proj, norm2, mlp, final_norm, head),
+    parts (token_embedding, positional, blocks with norm1, attn.project/attend, norm2, mlp, final_norm, head),
     so it runs helpers.TinyTransformer and any model built with the same names: pre-norm causal blocks with skips.
     """
     past, t_new = (cache[0]["k"].shape[2] if cache[0] else 0), ids.shape[1]
@@ -90,11 +85,11 @@ def forward_with_cache(model, ids, cache):
     allowed = torch.ones(t_new, past + t_new, dtype=torch.bool, device=x.device).tril(diagonal=past)
     allowed = allowed if t_new > 1 else None  # one new token sees every key: no mask, so no mask check per step
     for block, kv in zip(model.blocks, cache, strict=True):
-        q, k, v = (split_heads(t, block.attn.n_heads) for t in block.attn.in_proj(block.norm1(x)).chunk(3, dim=-1))
+        q, k, v = block.attn.project(block.norm1(x))
         if kv:
             k, v = torch.cat([kv["k"], k], dim=2), torch.cat([kv["v"], v], dim=2)
         kv["k"], kv["v"] = k, v
-        x = x + block.attn.out_proj(merge_heads(attention(q, k, v, mask=allowed)[0]))
+        x = x + block.attn.attend(q, k, v, mask=allowed)
         x = x + block.mlp(block.norm2(x))
     return model.head(model.final_norm(x))
 
@@ -147,7 +142,6 @@ def _windows(ids, block_size):
     return x, y
 
 
-@torch.no_grad()
 def evaluate(model, corpus, batch_size=256):
     """Mean next-token loss (nats) of `model` over all of `corpus`'s text, cut in non-overlapping windows.
 
@@ -156,16 +150,12 @@ def evaluate(model, corpus, batch_size=256):
     """
     x, y = _windows(corpus.ids, corpus.block_size)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     total = 0.0
-    try:
+    with evaluating(model):
         for start in range(0, len(x), batch_size):
             xb, yb = x[start : start + batch_size].to(device), y[start : start + batch_size].to(device)
             logits = model(xb)
             total += F.cross_entropy(logits.flatten(0, 1).float(), yb.flatten(), reduction="sum").item()
-    finally:
-        model.train(was_training)
     return total / y.numel()
 
 

@@ -2,6 +2,7 @@
 
 import math
 import os
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +31,19 @@ def default_loss(output, y):
     if y.is_floating_point():
         return F.mse_loss(output, y)
     return F.cross_entropy(output.reshape(-1, output.shape[-1]), y.reshape(-1), ignore_index=IGNORE)
+
+
+@contextmanager
+def evaluating(model):
+    """`with evaluating(model):` runs the block in eval mode (batch norm uses its running statistics, dropout is
+    off) without gradients, and puts the model back in its previous mode afterwards, even after an exception."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
 
 
 def train(
