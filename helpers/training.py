@@ -68,8 +68,9 @@ def train(
     update (e.g. to measure a validation loss).
 
     If the loss becomes inf or nan (training diverged), training stops there and says at which step:
-    the returned list is shorter than `steps` and ends with that value, and the model keeps its last
-    finite parameters (no update is made from a non-finite loss). `progress=None` shows a tqdm bar
+    the returned list is shorter than `steps` and ends with that value, and no update is made from it. It also
+    says whether the parameters are still finite: an update from a finite loss can overflow them (then the loss
+    after it is the first non-finite one); nothing is copied each step to undo that. `progress=None` shows a tqdm bar
     unless WORKSHOP_PROGRESS=0 is set. On the meta device (shapes only, no values: the device-mixing
     test uses it) no loss can be read: the losses are nan and the divergence check is skipped.
     """
@@ -85,7 +86,6 @@ def train(
         progress = os.environ.get(PROGRESS_ENV, "1") != "0"
 
     losses = []
-    before = None  # the parameters before the last update, in case that update made them non-finite
     bar = trange(steps, desc=desc, disable=not progress, leave=False)
     for step in bar:
         x, y = check_batch(next_batch())
@@ -94,13 +94,12 @@ def train(
         readable = has_values(loss)
         losses.append(loss.item() if readable else math.nan)
         if readable and not math.isfinite(losses[-1]):
-            _stop(model, before, step, losses[-1])
+            _stop(model, step, losses[-1])
             break
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        before = [p.detach().clone() for p in params]
         opt.step()
         if on_step is not None:
             on_step(step + 1)
@@ -111,12 +110,9 @@ def train(
 
 
 @torch.no_grad()
-def _stop(model, before, step, value):
-    """Say where training diverged; if the last update already made parameters non-finite, undo it."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    undone = before is not None and not all(p.isfinite().all() for p in params)
-    if undone:
-        for p, old in zip(params, before, strict=True):
-            p.copy_(old)
-    kept = "from before the last update (which made them non-finite)" if undone else "that gave this loss"
-    print(f"train: the loss became {value} at step {step}; stopped there, the model keeps the parameters {kept}")
+def _stop(model, step, value):
+    """Say where training diverged, and whether the last update already made parameters non-finite."""
+    finite = all(p.isfinite().all() for p in model.parameters())
+    kept = "keeps the parameters that gave this loss" if finite else "has non-finite parameters: the last update"
+    hint = "" if finite else " made them so (try a lower lr or grad_clip)"
+    print(f"train: the loss became {value} at step {step}; stopped there, the model {kept}{hint}")
