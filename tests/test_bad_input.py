@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from matplotlib.figure import Figure
 from torch import nn
 
 import helpers
@@ -76,6 +75,28 @@ def watched_but_idle():
 
 def gradients_before_backward():
     return activations.gradient_norms(helpers.TinyTransformer(10, 16, 2, 4, 8))
+
+
+def plotted(fig, curves, xlabel, ylabel):
+    """A figure with one axes whose lines hold `curves` (y values, nan where nan), with these axis labels."""
+    (ax,) = fig.axes
+    ys = [list(line.get_ydata()) for line in ax.get_lines()]
+    same = len(ys) == len(curves) and all(np.allclose(y, c, equal_nan=True) for y, c in zip(ys, curves, strict=True))
+    return same and ax.get_xlabel() == xlabel and ax.get_ylabel() == ylabel
+
+
+def heatmap(fig, weights, keys=None, queries=None):
+    """plot_attention's figure: the weights as the image, keys along x and queries along y, and a colorbar."""
+    ax, colorbar = fig.axes
+    (image,) = ax.get_images()
+    ticks = [[t.get_text() for t in ax.get_xticklabels()], [t.get_text() for t in ax.get_yticklabels()]]
+    return (
+        np.allclose(image.get_array(), weights)
+        and ax.get_xlabel() == "key (attended to)"
+        and ax.get_ylabel() == "query (attending)"
+        and colorbar.get_ylabel() == "weight"
+        and (keys is None or ticks == [keys, queries])
+    )
 
 
 def tiny_stats():
@@ -660,7 +681,7 @@ CASES = [
     result(
         "plot_activation_magnitudes one variant",
         lambda: plotting.plot_activation_magnitudes(tiny_stats()),
-        lambda fig: isinstance(fig, Figure),
+        lambda fig: plotted(fig, [[s["rms"] for s in tiny_stats().values()]], "layer", "activation rms"),
     ),
     error(
         "plot_attention 3-D",
@@ -695,8 +716,8 @@ CASES = [
     error("plot_attention empty", lambda: plotting.plot_attention(torch.rand(0, 0)), ValueError, "empty"),
     result(
         "plot_attention labelled",
-        lambda: plotting.plot_attention(torch.rand(2, 3), tokens=list("abc"), query_tokens=list("xy")),
-        lambda fig: isinstance(fig, Figure),
+        lambda: plotting.plot_attention(torch.arange(6.0).view(2, 3) / 6, tokens=list("abc"), query_tokens=list("xy")),
+        lambda fig: heatmap(fig, [[0, 1 / 6, 2 / 6], [3 / 6, 4 / 6, 5 / 6]], keys=list("abc"), queries=list("xy")),
     ),
     error(
         "plot_positional_encoding 1-D",
@@ -713,10 +734,12 @@ CASES = [
     result(
         "plot_losses smooth > len",
         lambda: plotting.plot_losses([3.0, 2.0], smooth=5),
-        lambda fig: isinstance(fig, Figure),
+        lambda fig: plotted(fig, [[3.0, 2.0]], "step", "loss"),  # too few steps to smooth: drawn as they are
     ),
     result(
-        "plot_losses with nan", lambda: plotting.plot_losses([3.0, float("nan")]), lambda fig: isinstance(fig, Figure)
+        "plot_losses with nan",
+        lambda: plotting.plot_losses([3.0, float("nan")]),
+        lambda fig: plotted(fig, [[3.0, float("nan")]], "step", "loss"),
     ),
     # --------------------------------------------------------------------- training
     error(
@@ -928,7 +951,7 @@ CASES += [
     result(
         "plot_attention list of lists",
         lambda: plotting.plot_attention([[1.0, 0.0], [0.5, 0.5]]),
-        lambda fig: isinstance(fig, Figure),
+        lambda fig: heatmap(fig, [[1.0, 0.0], [0.5, 0.5]]),
     ),
     error("plot_positional_encoding(None)", lambda: plotting.plot_positional_encoding(None), TypeError, "pe must be"),
     error("plot_activation_magnitudes(None)", lambda: plotting.plot_activation_magnitudes(None), ValueError, "runs"),
