@@ -581,16 +581,23 @@ def test_every_block_variant_runs_and_keeps_the_shape(skip, norm, norm_position,
     assert out.shape == x.shape and torch.isfinite(out).all()
 
 
-def test_block_formulas(gen):
+def test_block_wiring_seen_from_outside(gen):
+    """Properties of each wiring, so that no formula is restated from the code (torch's TransformerEncoderLayer
+    pins the pre- and post-norm blocks with layer norms, above)."""
     x = torch.randn(2, 4, 8, generator=gen)
-    pre = helpers.TransformerBlock(8, 2, norm="rms", norm_position="pre")
-    h = x + pre.attn(pre.norm1(x))
-    assert max_diff(pre(x), h + pre.mlp(pre.norm2(h))) < ATOL
-    post = helpers.TransformerBlock(8, 2, norm="layer", norm_position="post")
-    h = post.norm1(x + post.attn(x))
-    assert max_diff(post(x), post.norm2(h + post.mlp(h))) < ATOL
+    # pre-norm: the sublayer reads a normalized copy, so only the skip carries x's scale: block(3x) - 3x = block(x) - x
+    pre = helpers.TransformerBlock(8, 2, norm="rms", norm_position="pre", mlp=False)
+    assert max_diff(pre(3 * x) - 3 * x, pre(x) - x) < 1e-4
+    # post-norm: the norm comes last, so every token leaves with mean 0 and variance 1 (LayerNorm's initial affine)
+    out = helpers.TransformerBlock(8, 2, norm="layer", norm_position="post")(x)
+    assert max_diff(out.mean(-1), torch.zeros(2, 4)) < 1e-5
+    assert max_diff(out.var(-1, unbiased=False), torch.ones(2, 4)) < 1e-3
+    # no skip: with the attention's output zeroed, x reaches the MLP not at all, so every position gets one vector
     plain = helpers.TransformerBlock(8, 2, skip=False, norm=None)
-    assert max_diff(plain(x), plain.mlp(plain.attn(x))) < ATOL
+    with torch.no_grad():
+        plain.attn.out_proj.weight.zero_()
+    out = plain(x)
+    assert max_diff(out, out[:1, :1].expand_as(out)) < ATOL and out.abs().max() > 0
 
 
 def test_block_errors():
