@@ -48,7 +48,7 @@ def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, generat
     its cached keys and values (computed at the old one) no longer hold: the cache is then rebuilt from the
     cropped window at every step, as costly as no cache, and the tokens stay the same as without it.
     """
-    check_generate_args(model, prompt, max_new_tokens, temperature, top_k, generator, use_cache)
+    check_generate_args(model, prompt, max_new_tokens, temperature, top_k, use_cache)
     device = next(model.parameters()).device
     max_len = getattr(model, "max_len", None) or math.inf
     ids = prompt.detach().to("cpu", torch.long)

@@ -74,7 +74,7 @@ def train(
     unless WORKSHOP_PROGRESS=0 is set. On the meta device (shapes only, no values: the device-mixing
     test uses it) no loss can be read: the losses are nan and the divergence check is skipped.
     """
-    check_train_args(model, steps, lr, optimizer, OPTIMIZERS, loss_fn, grad_clip, on_step)
+    check_train_args(model, steps, lr, optimizer, OPTIMIZERS, grad_clip)
     params = [p for p in model.parameters() if p.requires_grad]
     if device is None:
         device = params[0].device

@@ -114,7 +114,6 @@ def test_causal_mask_is_lower_triangular():
     [
         ((2, 4, 8), (2, 4, 6), (2, 4, 6), r"q and k must share d_k.*\(2, 4, 8\).*\(2, 4, 6\)"),
         ((2, 4, 8), (2, 5, 8), (2, 4, 8), r"same number of positions.*\(2, 5, 8\).*\(2, 4, 8\)"),
-        ((2, 4, 8), (3, 4, 8), (3, 4, 8), r"leading .* dims"),
         ((8,), (4, 8), (4, 8), r"q: expected shape \(\.\.\., seq_q, d_k\), got shape \(8,\)"),
     ],
 )
@@ -497,22 +496,11 @@ def test_norms_refuse_bad_eps(norm, eps):
     "make", [lambda: helpers.MultiHeadAttention(8, 2), lambda: helpers.MLP(8), lambda: helpers.TransformerBlock(8, 2)]
 )
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16])
-def test_layers_name_both_dtypes_when_input_and_parameters_differ(make, dtype):
+def test_input_and_parameters_of_different_dtypes_are_torch_s_clear_error(make, dtype):
     layer = make()
-    with pytest.raises(TypeError, match=rf"x has dtype {dtype} but the \w+'s parameters have dtype torch.float32"):
+    with pytest.raises(RuntimeError, match="must have the same dtype"):
         layer(torch.zeros(2, 3, 8, dtype=dtype))
     layer.to(dtype)(torch.zeros(2, 3, 8, dtype=dtype))  # converting the layer makes it work
-
-
-def test_layers_name_both_devices_when_input_and_parameters_differ():
-    with pytest.raises(ValueError, match="x is on device meta but the MLP's parameters are on cpu"):
-        helpers.MLP(8)(torch.zeros(2, 8, device="meta"))
-
-
-def test_attention_refuses_mixed_dtypes():
-    x = torch.zeros(1, 3, 4)
-    with pytest.raises(TypeError, match="q, k, v must share one dtype, got torch.float32, torch.float64"):
-        helpers.attention(x, x.double(), x)
 
 
 @pytest.mark.parametrize("norm", [helpers.LayerNorm, helpers.RMSNorm, helpers.BatchNorm])
