@@ -76,8 +76,10 @@ def check_input(x, module, *, ndim=3, name="x"):
 
 def has_values(t):
     """False on the meta device, where tensors have shapes but no values (tests/test_devices.py runs every
-    layer there to catch a CPU tensor mixed in): the checks that read values are skipped there, nothing else."""
-    return t.device.type != "meta"
+    layer there to catch a CPU tensor mixed in), and inside vmap: the checks that read values are skipped there,
+    nothing else."""
+    # Under torch.func.vmap (helpers.train_seeds) a value cannot become a Python bool either.
+    return t.device.type != "meta" and not torch._C._functorch.is_functorch_wrapped_tensor(t)
 
 
 def check_token_ids(ids, name, *, layout, ndim, vocab_size=None, max_len=None):
