@@ -173,3 +173,15 @@ def test_train_seeds_cuts_a_diverged_seed_like_train_and_leaves_the_others_alone
     assert len(curves[0]) == 60 and curves[0] == pytest.approx(expected[0], abs=1e-5)
     assert len(curves[1]) == len(expected[1]) < 60 and not math.isfinite(curves[1][-1])
     assert all(p.isfinite().all() for model in models for p in model.parameters())
+
+
+def test_evaluating_restores_the_previous_mode_even_after_an_exception():
+    model = nn.Sequential(nn.Dropout(0.5)).train()
+    with pytest.raises(RuntimeError, match="inside"):
+        with helpers.training.evaluating(model):
+            assert not model.training and not torch.is_grad_enabled()
+            raise RuntimeError("inside")
+    assert model.training and torch.is_grad_enabled()
+    with helpers.training.evaluating(model.eval()):
+        pass
+    assert not model.training  # a model in eval mode stays in it
