@@ -311,9 +311,8 @@ def check_loss_args(output, y, ignore_index):
 
 
 def check_watch_args(model, modules):
-    """model an nn.Module; modules None, or a non-empty dict {name: module} or list of modules, each module once."""
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    """modules None, or a non-empty dict {name: module} or list of modules, each module once (watched twice, it
+    would record every output twice)."""
     if modules is None:
         return
     if isinstance(modules, torch.nn.Module) or not isinstance(modules, (dict, list, tuple, torch.nn.ModuleList)):
@@ -528,12 +527,9 @@ def check_windows(ids, block_size):
 
 
 def check_tieable(model):
-    embedding, head = getattr(model, "token_embedding", None), getattr(model, "head", None)
-    if not isinstance(embedding, torch.nn.Embedding) or not isinstance(head, torch.nn.Linear):
-        raise TypeError(
-            f"tie_weights needs a model with .token_embedding (nn.Embedding) and .head (nn.Linear), "
-            f"got {type(model).__name__}"
-        )
+    """The same shape, else head.weight = embedding.weight would pass and the next forward fail far from here;
+    a model without .token_embedding or .head is Python's AttributeError naming it."""
+    embedding, head = model.token_embedding, model.head
     if embedding.weight.shape != head.weight.shape:
         raise ValueError(
             f"embedding {tuple(embedding.weight.shape)} and head {tuple(head.weight.shape)} must have the same shape"

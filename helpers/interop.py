@@ -23,26 +23,15 @@ def check_same_build(ours, theirs, what="the torch layer"):
 
 def check_torch_attention(mha, d_model, n_heads, bias):
     """A torch.nn.MultiheadAttention that computes what our MultiHeadAttention(d_model, n_heads, bias) computes:
-    refuse biases present in one and not the other, add_bias_kv, add_zero_attn, separate kdim/vdim."""
+    refuse other sizes, biases present in one and not the other, add_bias_kv, add_zero_attn, separate kdim/vdim."""
     check_instance(mha, nn.MultiheadAttention, "torch.nn.MultiheadAttention")
-    if (mha.embed_dim, mha.num_heads) != (d_model, n_heads):
-        raise ValueError(
-            f"shape mismatch: this layer has d_model={d_model}, n_heads={n_heads}; "
-            f"the torch layer has embed_dim={mha.embed_dim}, num_heads={mha.num_heads}"
-        )
-    if mha.in_proj_weight is None:
-        raise ValueError("torch layer has separate k/v dimensions (kdim/vdim); only the shared layout is supported")
-    if mha.bias_k is not None or mha.add_zero_attn:
-        raise ValueError(
-            "torch layer was built with add_bias_kv=True or add_zero_attn=True, which add a key this layer "
-            "does not have: build it without them"
-        )
-    theirs = {mha.in_proj_bias is not None, mha.out_proj.bias is not None}
-    if theirs != {bias}:
-        got = f"bias={theirs.pop()}" if len(theirs) == 1 else "a bias on only one of in_proj and out_proj"
-        raise ValueError(
-            f"bias mismatch: this layer has bias={bias}, the torch layer has {got}; build both with the same bias"
-        )
+    in_bias, out_bias = mha.in_proj_bias is not None, mha.out_proj.bias is not None
+    ours = {"embed_dim": d_model, "num_heads": n_heads, "kdim/vdim": (d_model, d_model), "bias": bias}
+    theirs = {"embed_dim": mha.embed_dim, "num_heads": mha.num_heads, "kdim/vdim": (mha.kdim, mha.vdim)}
+    theirs["bias"] = in_bias if in_bias == out_bias else "on one of in_proj and out_proj only"
+    ours.update(add_bias_kv=False, add_zero_attn=False)  # each adds a key this layer does not have
+    theirs.update(add_bias_kv=mha.bias_k is not None, add_zero_attn=mha.add_zero_attn)
+    check_same_build(ours, theirs)
 
 
 def torch_activation_name(activation):

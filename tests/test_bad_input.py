@@ -387,7 +387,7 @@ CASES = [
         "load_from_torch other heads",
         lambda: layers.MultiHeadAttention(8, 2).load_from_torch(nn.MultiheadAttention(8, 4)),
         ValueError,
-        "num_heads=4",
+        "num_heads: ours 2, torch's 4",
     ),
     error(
         "load_from_torch kdim/vdim",
@@ -399,13 +399,13 @@ CASES = [
         "load_from_torch torch without bias",
         lambda: layers.MultiHeadAttention(8, 2).load_from_torch(nn.MultiheadAttention(8, 2, bias=False)),
         ValueError,
-        "bias mismatch",
+        "bias: ours True, torch's False",
     ),
     error(
         "load_from_torch ours without bias",
         lambda: layers.MultiHeadAttention(8, 2, bias=False).load_from_torch(nn.MultiheadAttention(8, 2)),
         ValueError,
-        "this layer has bias=False",
+        "bias: ours False, torch's True",
     ),
     error(
         "load_from_torch add_bias_kv",
@@ -575,8 +575,8 @@ CASES = [
     error(
         "record_activations model=function",
         lambda: activations.record_activations(lambda x: x, X),
-        TypeError,
-        "model must be a torch.nn.Module",
+        ValueError,
+        "don't know which layers of a function to record",
     ),
     error(
         "record_activations modules={}",
@@ -646,8 +646,8 @@ CASES = [
     error(
         "gradient_norms model=None",
         lambda: activations.gradient_norms(None),
-        TypeError,
-        "model must be a torch.nn.Module",
+        ValueError,
+        "don't know which layers of a NoneType to record",
     ),
     error("format_stats list", lambda: activations.format_stats([1, 2]), TypeError, "stats must be a dict"),
     error(

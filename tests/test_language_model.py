@@ -335,5 +335,5 @@ def test_tie_weights_shares_one_matrix_and_counts_the_saving(model):
 
 
 def test_tie_weights_needs_an_embedding_and_a_head():
-    with pytest.raises(TypeError, match="token_embedding"):
+    with pytest.raises(AttributeError, match="token_embedding"):
         tie_weights(torch.nn.Linear(2, 2))

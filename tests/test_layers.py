@@ -310,10 +310,10 @@ def test_block_passes_a_per_sequence_mask_to_every_head(gen):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"bias": False}, "bias mismatch: this layer has bias=True, the torch layer has bias=False"),
-        ({"add_bias_kv": True}, "add_bias_kv=True or add_zero_attn=True"),
-        ({"add_zero_attn": True}, "add_bias_kv=True or add_zero_attn=True"),
-        ({"kdim": 4, "vdim": 4}, "separate k/v dimensions"),
+        ({"bias": False}, "bias: ours True, torch's False"),
+        ({"add_bias_kv": True}, "add_bias_kv: ours False, torch's True"),
+        ({"add_zero_attn": True}, "add_zero_attn: ours False, torch's True"),
+        ({"kdim": 4, "vdim": 4}, "kdim/vdim: ours (8, 8), torch's (4, 4)"),
     ],
 )
 def test_load_from_torch_refuses_what_it_cannot_copy(kwargs, message):
@@ -322,7 +322,7 @@ def test_load_from_torch_refuses_what_it_cannot_copy(kwargs, message):
 
 
 def test_load_from_torch_never_drops_the_torch_biases():
-    with pytest.raises(ValueError, match="this layer has bias=False, the torch layer has bias=True"):
+    with pytest.raises(ValueError, match="bias: ours False, torch's True"):
         helpers.MultiHeadAttention(8, 2, bias=False).load_from_torch(nn.MultiheadAttention(8, 2))
 
 
@@ -334,7 +334,7 @@ def test_multi_head_attention_errors():
         mha(torch.zeros(2, 5, 6))
     with pytest.raises(ValueError, match=r"got shape \(5, 8\) \(2-D\)"):
         mha(torch.zeros(5, 8))
-    with pytest.raises(ValueError, match="embed_dim=16, num_heads=2"):
+    with pytest.raises(ValueError, match="embed_dim: ours 8, torch's 16"):
         mha.load_from_torch(torch_mha(16, 2))
     with pytest.raises(TypeError, match="MultiheadAttention"):
         mha.load_from_torch(nn.Linear(8, 8))
