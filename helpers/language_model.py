@@ -19,6 +19,7 @@ from ._validate import (
     check_training_args,
     check_windows,
 )
+from .layers import attention, merge_heads, split_heads
 from .training import evaluating
 
 # ----------------------------------------------------------------------------- sampling
@@ -74,7 +75,7 @@ def forward_with_cache(model, ids, cache):
     cache: one dict per block, empty before the first call; each then holds its block's keys and values
     "k", "v" (batch, n_heads, t_past + t_new, d_head). The result equals model(all tokens)[:, -t_new:], but
     only the new tokens' rows are computed (Pope et al. 2022, arXiv:2211.05102). It walks the model's public
-    parts (token_embedding, positional, blocks with norm1, attn.project/attend, norm2, mlp, final_norm, head),
+    parts (token_embedding, positional, blocks with norm1, attn.in_proj/out_proj, norm2, mlp, final_norm, head),
     so it runs helpers.TinyTransformer and any model built with the same names: pre-norm causal blocks with skips.
     """
     past, t_new = (cache[0]["k"].shape[2] if cache[0] else 0), ids.shape[1]
@@ -85,11 +86,13 @@ def forward_with_cache(model, ids, cache):
     allowed = torch.ones(t_new, past + t_new, dtype=torch.bool, device=x.device).tril(diagonal=past)
     allowed = allowed if t_new > 1 else None  # one new token sees every key: no mask, so no mask check per step
     for block, kv in zip(model.blocks, cache, strict=True):
-        q, k, v = block.attn.project(block.norm1(x))
+        # in_proj, split, attention, merge, out_proj spelled out, not MultiHeadAttention.project/attend: a learner's
+        # GPT (notebook 08) has the parts these names say, not our methods
+        q, k, v = (split_heads(t, block.attn.n_heads) for t in block.attn.in_proj(block.norm1(x)).chunk(3, dim=-1))
         if kv:
             k, v = torch.cat([kv["k"], k], dim=2), torch.cat([kv["v"], v], dim=2)
         kv["k"], kv["v"] = k, v
-        x = x + block.attn.attend(q, k, v, mask=allowed)
+        x = x + block.attn.out_proj(merge_heads(attention(q, k, v, mask=allowed)[0]))
         x = x + block.mlp(block.norm2(x))
     return model.head(model.final_norm(x))
 
