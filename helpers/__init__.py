@@ -8,6 +8,7 @@ training     a tiny training loop with a progress bar, and one that trains sever
 data         small tasks and a tiny corpus, nothing downloaded
 language_model  sample text, count-based baselines, training with a validation curve
 checks       exercise checkers
+explore      live controls over the lessons' experiments (ipywidgets), each drawn first as a still figure
 encoder_decoder  cross-attention, the decoder block, the whole encoder-decoder Transformer, a small seq2seq model
 interop      load_from_torch: copy torch's weights into our layers, to show both compute the same
 setup        seeds, device, environment report
@@ -19,6 +20,7 @@ from . import (
     data,
     diagram,
     encoder_decoder,
+    explore,
     interop,
     language_model,
     layers,
@@ -61,6 +63,7 @@ __all__ = [
     "setup",
     "training",
     "encoder_decoder",
+    "explore",
     "interop",
     "Transformer",
     "beam_search",
