@@ -4,7 +4,7 @@ layers       the parts of a transformer (positions, attention, MLP, norms, block
 activations  record and summarise what each layer outputs, and gradient norms
 plotting     every figure in one style
 diagram      the series' picture of the architecture, any box highlighted
-training     a tiny training loop with a progress bar
+training     a tiny training loop with a progress bar, and one that trains several seeds side by side
 data         small tasks and a tiny corpus, nothing downloaded
 language_model  sample text, count-based baselines, training with a validation curve
 checks       exercise checkers
@@ -30,7 +30,7 @@ from .layers import (
     sinusoidal_positional_encoding,
 )
 from .setup import describe_environment, get_device, seed_everything, setup_notebook
-from .training import train
+from .training import train, train_seeds
 
 # The one place that names the repository: the Colab badges and the setup cell's clone URL follow it
 # (tests/test_notebooks_meta.py checks that they do). A fork changes this line and runs
@@ -68,6 +68,7 @@ __all__ = [
     "seed_everything",
     "setup_notebook",
     "train",
+    "train_seeds",
     "generate",
     "REPOSITORY",
     "BRANCH",

@@ -100,3 +100,72 @@ def test_progress_bar_follows_the_environment(monkeypatch, capsys):
     monkeypatch.setenv("WORKSHOP_PROGRESS", "1")
     helpers.train(tiny_model(), ReverseTask(6, 6), steps=2, desc="demo")
     assert "demo" in capsys.readouterr().err
+
+
+def reverser(seed, n_layers=2, norm="layer"):
+    torch.manual_seed(seed)
+    return helpers.TinyTransformer(8, 16, n_layers, 2, 6, causal=False, d_hidden=32, norm=norm)
+
+
+@pytest.mark.parametrize("grad_clip", [None, 0.5])
+def test_train_seeds_equals_training_each_seed_alone(grad_clip):
+    task, seeds = ReverseTask(6, 6), [3, 0, 7]
+    curves, models = helpers.train_seeds(reverser, task, seeds, steps=12, lr=1e-2, batch_size=8,
+                                         grad_clip=grad_clip, progress=False)
+    for seed, curve, model in zip(seeds, curves, models, strict=True):
+        alone = reverser(seed)
+        expected = helpers.train(alone, task, steps=12, lr=1e-2, batch_size=8, seed=seed, grad_clip=grad_clip,
+                                 progress=False)
+        assert curve == pytest.approx(expected, abs=1e-5)
+        # outputs, not parameters: Adam moves the keys' bias, whose exact gradient is 0, on rounding noise
+        x, _ = task.get_batch(16, torch.Generator().manual_seed(99))
+        torch.testing.assert_close(model(x), alone(x), atol=1e-4, rtol=1e-4)
+    assert curves[0] != curves[1], "each seed its own model and batches"
+
+
+def test_train_seeds_trains_variants_of_one_architecture_in_one_pass():
+    task = ReverseTask(6, 6)
+
+    def small_branches(seed):
+        model = reverser(seed, norm=None)
+        with torch.no_grad():
+            for block in model.blocks:
+                block.mlp.fc_out.weight.mul_(0.1)
+        return model
+
+    both = helpers.train_seeds({"plain": lambda s: reverser(s, norm=None), "small": small_branches}, task, [1, 2],
+                               steps=6, lr=1e-2, batch_size=8, progress=False)
+    assert list(both) == ["plain", "small"]
+    for name, make in (("plain", lambda s: reverser(s, norm=None)), ("small", small_branches)):
+        alone_curves, _ = helpers.train_seeds(make, task, [1, 2], steps=6, lr=1e-2, batch_size=8, progress=False)
+        for curve, alone in zip(both[name][0], alone_curves, strict=True):
+            assert curve == pytest.approx(alone, abs=1e-5)
+    assert both["plain"][0][0] != both["small"][0][0]
+
+
+class Scaled(nn.Module):
+    """A linear model whose input is multiplied by a fixed factor (a buffer): a large one makes SGD diverge."""
+
+    def __init__(self, factor):
+        super().__init__()
+        self.register_buffer("factor", torch.tensor(float(factor)))
+        self.linear = nn.Linear(3, 1)
+
+    def forward(self, x):
+        return self.linear(x * self.factor)
+
+
+def test_train_seeds_cuts_a_diverged_seed_like_train_and_leaves_the_others_alone(capsys):
+    torch.manual_seed(0)
+    x = torch.randn(32, 3)
+    data = (x, x.sum(1, keepdim=True))
+
+    def make(seed):
+        torch.manual_seed(seed)
+        return Scaled(100.0 if seed == 1 else 1.0)
+
+    curves, models = helpers.train_seeds(make, data, [0, 1], steps=60, lr=0.1, optimizer="sgd", progress=False)
+    expected = [helpers.train(make(seed), data, steps=60, lr=0.1, optimizer="sgd", progress=False) for seed in (0, 1)]
+    assert len(curves[0]) == 60 and curves[0] == pytest.approx(expected[0], abs=1e-5)
+    assert len(curves[1]) == len(expected[1]) < 60 and not math.isfinite(curves[1][-1])
+    assert all(p.isfinite().all() for model in models for p in model.parameters())
