@@ -103,11 +103,9 @@ def check_matches_parameters(x, module, name="x"):
 
 
 def check_token_ids(ids, name, *, layout, ndim, vocab_size=None, max_len=None):
-    """Integer token ids of shape `layout` (ndim dims), at most max_len per sequence, each in [0, vocab_size).
-
-    Reads the ids' values when vocab_size is given: an id out of range would otherwise be an IndexError from
-    inside the embedding on the CPU and an opaque device-side assert on CUDA.
-    """
+    """Integer token ids of shape `layout` (ndim dims), at most max_len per sequence, each in [0, vocab_size) when
+    vocab_size is given: then it reads the ids (a host-device sync), so only entry points that run once per
+    generation call it so; a per-step forward leaves the range to `embed` below."""
     if not isinstance(ids, torch.Tensor) or ids.dtype not in (torch.int64, torch.int32):
         got = ids.dtype if isinstance(ids, torch.Tensor) else type(ids).__name__
         raise TypeError(f"{name} must be a tensor of integer token ids (torch.long), got {got}")
@@ -116,9 +114,24 @@ def check_token_ids(ids, name, *, layout, ndim, vocab_size=None, max_len=None):
     if max_len is not None and ids.shape[-1] > max_len:
         check_seq_len(ids.shape[-1], max_len)
     if vocab_size is not None and ids.numel() and has_values(ids) and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise ValueError(
-            f"{name}: token ids must be in [0, {vocab_size}), got values from {ids.min().item()} to {ids.max().item()}"
-        )
+        _raise_out_of_range(ids, name, vocab_size)
+
+
+def _raise_out_of_range(ids, name, vocab_size):
+    raise ValueError(
+        f"{name}: token ids must be in [0, {vocab_size}), got values from {ids.min().item()} to {ids.max().item()}"
+    )
+
+
+def embed(embedding, ids, name):
+    """embedding(ids), where an id out of range is a ValueError naming the range instead of the embedding's
+    "index out of range in self". Reads no ids unless the lookup failed: a forward runs every step, and reading
+    values there would sync a GPU with the host each time (and stop torch.func.vmap). On CUDA an id out of range
+    stays torch's device-side assert, an error too."""
+    try:
+        return embedding(ids)
+    except IndexError:
+        _raise_out_of_range(ids, name, embedding.num_embeddings)
 
 
 def check_seq_len(seq_len, max_len):
@@ -157,7 +170,7 @@ def check_heads(d_model, n_heads):
         raise ValueError(f"d_model must be divisible by n_heads: d_model={d_model}, n_heads={n_heads}")
 
 
-def check_attention_args(q, k, v, mask=None):
+def check_attention_args(q, k, v, mask=None, causal=False):
     """q (..., seq_q, d_k), k (..., seq_k, d_k), v (..., seq_k, d_v): one float dtype, the same leading dims,
     at least one key and d_k > 0 (else the weights are nan or the output silently 0); then the mask."""
     check_tensor(q, "q", layout="(..., seq_q, d_k)", min_ndim=2)
@@ -182,16 +195,18 @@ def check_attention_args(q, k, v, mask=None):
     if q.shape[-1] == 0:
         raise ValueError(f"q and k have d_k = 0 (q has shape {tuple(q.shape)}): every score would be 0 / sqrt(0)")
     if mask is not None:
-        check_mask(mask, (*q.shape[:-1], k.shape[-2]))
+        check_mask(mask, (*q.shape[:-1], k.shape[-2]), causal)
 
 
-def check_mask(mask, scores_shape):
+def check_mask(mask, scores_shape, causal=False):
     """A boolean mask (True = may attend) or a float one (added to the scores) that broadcasts to the scores'
     shape (..., seq_q, seq_k) without growing it. Integer masks are refused (torch's scaled_dot_product_attention
     refuses them too): added to the scores, a 0/1 int mask would hide nothing.
 
-    Reads a float mask's values: a mask of only 0s and 1s (a boolean mask in disguise, that would hide nothing)
-    or one holding nan or +inf would otherwise give a silently wrong result.
+    Reads the mask's values (a host-device sync; the models here pass no mask per step, only `causal`), because
+    each case it refuses would be a silently wrong result: a float mask of only 0s and 1s (a boolean mask in
+    disguise, that would hide nothing), one holding nan or +inf, or one that leaves a query with no key (its
+    weights would be nan).
     """
     scores_shape = torch.Size(scores_shape)
     if not isinstance(mask, torch.Tensor):
@@ -214,7 +229,9 @@ def check_mask(mask, scores_shape):
         raise ValueError(
             f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape {tuple(scores_shape)}"
         )
-    if mask.is_floating_point() and has_values(mask):
+    if not has_values(mask):
+        return
+    if mask.is_floating_point():
         if (mask.isnan() | mask.isposinf()).any():
             raise ValueError("mask contains nan or +inf: an additive mask holds 0 (attend) and -inf (blocked)")
         if ((mask == 0) | (mask == 1)).all() and (mask == 1).any():
@@ -223,6 +240,13 @@ def check_mask(mask, scores_shape):
                 "It looks like a boolean mask in disguise: pass mask.bool() (True = may attend), "
                 "or an additive mask of 0 and -inf"
             )
+    allowed = mask if mask.dtype == torch.bool else ~mask.isneginf()
+    if causal:
+        allowed = allowed & torch.ones(scores_shape[-2:], dtype=torch.bool, device=mask.device).tril()
+    if not allowed.any(dim=-1).all():
+        raise ValueError(
+            "the mask leaves some query with no key to attend to (a row of all False, or all -inf in a float mask)"
+        )
 
 
 def check_head_mask(mask):
@@ -231,15 +255,6 @@ def check_head_mask(mask):
         raise ValueError(
             "mask: expected shape (seq_q, seq_k), (batch, seq_q, seq_k) or (batch, n_heads or 1, seq_q, seq_k), "
             f"got shape {tuple(mask.shape)} ({mask.dim()}-D)"
-        )
-
-
-def check_some_key_left(masked_scores, mask):
-    """Each query keeps at least one key after masking by `mask` (a causal mask alone always leaves key 0).
-    Reads the scores' values: without it, a query with no key left gets nan weights, silently."""
-    if mask is not None and has_values(masked_scores) and masked_scores.isneginf().all(dim=-1).any():
-        raise ValueError(
-            "the mask leaves some query with no key to attend to (a row of all False, or all -inf in a float mask)"
         )
 
 
@@ -529,7 +544,8 @@ def check_ids(ids, name, vocab_size=None, min_len=1):
 
 
 def check_generate_args(model, prompt, max_new_tokens, temperature, top_k, generator, use_cache):
-    check_token_ids(prompt, "prompt", layout="(seq,), a 1-D tensor of token ids", ndim=1)
+    vocab_size = getattr(model, "vocab_size", None)  # the range is read once here, not at every step's forward
+    check_token_ids(prompt, "prompt", layout="(seq,), a 1-D tensor of token ids", ndim=1, vocab_size=vocab_size)
     if len(prompt) == 0:
         raise ValueError("prompt must hold at least one token id: the model needs something to continue")
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
@@ -538,7 +554,7 @@ def check_generate_args(model, prompt, max_new_tokens, temperature, top_k, gener
         raise TypeError(f"temperature must be a finite number > 0, got {temperature!r}")
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0 (for greedy decoding use top_k=1), got {temperature}")
-    vocab_size, max_len = getattr(model, "vocab_size", None), getattr(model, "max_len", None)
+    max_len = getattr(model, "max_len", None)
     if top_k is not None and (
         isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= (vocab_size or top_k)
     ):

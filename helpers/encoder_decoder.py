@@ -23,6 +23,7 @@ from ._validate import (
     check_streams,
     check_tensor,
     check_token_ids,
+    embed,
 )
 from .data import shift_right
 from .layers import (
@@ -281,10 +282,8 @@ class Seq2Seq(nn.Module):
         self.head.weight = self.embedding.weight  # shared: the paper's "same weight matrix"
 
     def embed(self, ids, name="ids"):
-        # Reads the ids' values (once per call, so once per decoding step): an id out of range would be an
-        # IndexError from inside the embedding on the CPU and an opaque device-side assert on a GPU.
-        check_token_ids(ids, name, layout=f"(batch, {name}_len)", ndim=2, vocab_size=self.vocab_size)
-        return self.dropout(self.embedding(ids) * math.sqrt(self.d_model) + self.positional(ids.shape[1]))
+        check_token_ids(ids, name, layout=f"(batch, {name}_len)", ndim=2)  # shapes only: reads no ids
+        return self.dropout(embed(self.embedding, ids, name) * math.sqrt(self.d_model) + self.positional(ids.shape[1]))
 
     def encode(self, src, src_padding=None):
         return self.transformer.encode(self.embed(src, "src"), src_padding)
@@ -351,10 +350,14 @@ def beam_search(model, src, beam_size=4, length_penalty=0.6, max_len=8, *, bos_i
     """Keep the beam_size best partial targets at every step, instead of greedy decoding's one.
 
     The paper (section 6.1) decodes with beam_size=4 and length penalty alpha = 0.6 (`gnmt_length_penalty`).
-    Returns (tokens (batch, beam_size, max_len), scores (batch, beam_size)), best first: a score is
+    Returns (tokens (batch, beam_size, max_len), scores (batch, beam_size)), best first, all distinct: a score is
     log P(tokens | src) / gnmt_length_penalty(length, length_penalty). Without eos_id every hypothesis has
-    max_len tokens, so the penalty divides them all alike and they rank by log-probability; with eos_id, a
-    hypothesis that emits it is finished (its length counts the eos) and is padded with eos_id.
+    max_len tokens, so the penalty divides them all alike and they rank by log-probability. With eos_id, a
+    hypothesis that emits it leaves the beam for a pool of the beam_size best finished ones (its length counts
+    the eos; padded with eos_id), so finished ones never take a live one's slot (as in tensor2tensor; fairseq and
+    Hugging Face also keep them apart); after max_len steps the live ones compete with the pool.
+    beam_size=1 without eos_id is greedy decoding; a beam_size that holds every live prefix finds what
+    exhaustive search finds; a beam_size above the number of possible targets is refused.
     """
     check_positive_int(beam_size, "beam_size")
     check_positive_int(max_len, "max_len")
@@ -363,27 +366,42 @@ def beam_search(model, src, beam_size=4, length_penalty=0.6, max_len=8, *, bos_i
     batch, k, device = src.shape[0], beam_size, src.device
     memory = model.encode(src, src_padding).repeat_interleave(k, dim=0)  # one copy per hypothesis
     padding = None if src_padding is None else src_padding.repeat_interleave(k, dim=0)
-    tokens = torch.full((batch * k, 1), bos_id, dtype=torch.long, device=device)
+    tokens = torch.full((batch * k, 1), bos_id, dtype=torch.long, device=device)  # the live hypotheses
     log_p = torch.full((batch, k), float("-inf"), device=device)
     log_p[:, 0] = 0.0  # one hypothesis to start from, BOS alone; the others are empty (-inf)
-    length = torch.zeros(batch, k, device=device)
-    done = torch.zeros(batch, k, dtype=torch.bool, device=device)
-    for _ in range(max_len):
+    finished = torch.full((batch, k, max_len), 0 if eos_id is None else eos_id, dtype=torch.long, device=device)
+    finished_score = torch.full((batch, k), float("-inf"), device=device)
+    for length in range(1, max_len + 1):
         step = model.decode(tokens, memory, padding)[:, -1].log_softmax(dim=-1).view(batch, k, -1)
-        if eos_id is not None:  # a finished hypothesis can only add eos, at no cost
-            step[done] = float("-inf")
-            step[done, eos_id] = 0.0
+        vocab = step.shape[-1]
+        if length == 1:  # more rows than sequences would repeat some, or be empty ones scored -inf
+            if eos_id is None:
+                n_sequences = vocab**max_len
+            else:  # eos after n = 0 .. max_len - 1 other tokens, or never
+                n_sequences = sum((vocab - 1) ** n for n in range(max_len + 1))
+            if k > n_sequences:
+                model.train(was_training)
+                raise ValueError(
+                    f"beam_size={k} is more than the {n_sequences:,} possible targets of up to max_len={max_len} "
+                    f"tokens over a vocabulary of {vocab}{'' if eos_id is None else ' with eos'}: ask for at most that"
+                )
         total = log_p[..., None] + step  # (batch, k, vocab): every one-token extension of every hypothesis
-        new_length = length + (~done).float()
-        score = total / gnmt_length_penalty(new_length, length_penalty)[..., None]
-        best, index = score.view(batch, -1).topk(k, dim=-1)  # the k best of the k * vocab extensions
-        beam, token = index // step.shape[-1], index % step.shape[-1]
-        log_p, length, done = total.view(batch, -1).gather(1, index), new_length.gather(1, beam), done.gather(1, beam)
-        done = done | (token == eos_id) if eos_id is not None else done
-        rows = (beam + k * torch.arange(batch, device=device)[:, None]).view(-1)
-        tokens = torch.cat([tokens[rows], token.view(-1, 1)], dim=1)
+        if eos_id is not None:  # every hypothesis that ends here joins the pool; the pool keeps its k best
+            eos = torch.full((batch, k, max_len - length + 1), eos_id, dtype=torch.long, device=device)
+            ended = torch.cat([tokens[:, 1:].view(batch, k, -1), eos], dim=-1)
+            ended_score = total[..., eos_id] / gnmt_length_penalty(length, length_penalty)
+            finished_score, best = torch.cat([finished_score, ended_score], dim=1).topk(k, dim=1)
+            finished = torch.cat([finished, ended], dim=1).gather(1, best[..., None].expand(-1, -1, max_len))
+            total[..., eos_id] = float("-inf")  # the live ones go on without it
+        log_p, index = total.view(batch, -1).topk(k, dim=-1)  # the k best of the k * vocab extensions
+        rows = (index // vocab + k * torch.arange(batch, device=device)[:, None]).view(-1)
+        tokens = torch.cat([tokens[rows], (index % vocab).view(-1, 1)], dim=1)
     model.train(was_training)
-    return tokens[:, 1:].view(batch, k, max_len), best
+    tokens, scores = tokens[:, 1:].view(batch, k, max_len), log_p / gnmt_length_penalty(max_len, length_penalty)
+    if eos_id is None:
+        return tokens, scores
+    scores, best = torch.cat([finished_score, scores], dim=1).topk(k, dim=1)
+    return torch.cat([finished, tokens], dim=1).gather(1, best[..., None].expand(-1, -1, max_len)), scores
 
 
 def exact_match(model, task, batch_size=500, seed=1234):

@@ -88,6 +88,7 @@ def forward_with_cache(model, ids, cache):
         x = x + model.positional(past + t_new)[past:]  # the new tokens sit at positions past, past + 1, ...
     # new token i (at position past + i) may see every cached key and the new keys up to its own
     allowed = torch.ones(t_new, past + t_new, dtype=torch.bool, device=x.device).tril(diagonal=past)
+    allowed = allowed if t_new > 1 else None  # one new token sees every key: no mask, so no mask check per step
     for block, kv in zip(model.blocks, cache, strict=True):
         q, k, v = (split_heads(t, block.attn.n_heads) for t in block.attn.in_proj(block.norm1(x)).chunk(3, dim=-1))
         if kv:

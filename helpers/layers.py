@@ -26,11 +26,11 @@ from ._validate import (
     check_same_build,
     check_seq_len,
     check_sizes,
-    check_some_key_left,
     check_sublayers,
     check_tensor,
     check_token_ids,
     check_torch_attention,
+    embed,
 )
 
 # Each layer checks its arguments with one call into _validate (a wrong shape says what was expected and what
@@ -102,10 +102,9 @@ def attention(q, k, v, mask=None, causal=False):
     Integer masks, float masks of only 0s and 1s, and masks that leave a query with no key at all are refused.
     Returns (output (..., seq_q, d_v), weights (..., seq_q, seq_k)).
     """
-    check_attention_args(q, k, v, mask)  # reads a float mask's values: a 0/1 or nan mask would mask wrongly, silently
+    check_attention_args(q, k, v, mask, causal)  # reads a mask's values, if one is given: see check_mask
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., seq_q, seq_k)
     scores = apply_mask(scores, mask, causal)
-    check_some_key_left(scores, mask)  # reads values if masked: a query left with no key would get nan, silently
     weights = torch.softmax(scores, dim=-1)
     return weights @ v, weights
 
@@ -453,9 +452,8 @@ class TinyTransformer(nn.Module):
         self.head = nn.Linear(d_model, vocab_size)
 
     def forward(self, idx):
-        # Reads the ids (a host-device sync): on CUDA an id out of range is an opaque device-side assert.
-        check_token_ids(idx, "idx", layout="(batch, seq)", ndim=2, vocab_size=self.vocab_size, max_len=self.max_len)
-        x = self.token_embedding(idx)
+        check_token_ids(idx, "idx", layout="(batch, seq)", ndim=2, max_len=self.max_len)  # shapes: reads no ids
+        x = embed(self.token_embedding, idx, "idx")
         if self.positional is not None:
             x = x + self.positional(idx.shape[1])
         for block in self.blocks:

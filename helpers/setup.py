@@ -10,6 +10,7 @@ import torch
 from ._validate import check_positive_int
 
 DEVICE_ENV = "WORKSHOP_DEVICE"  # e.g. WORKSHOP_DEVICE=cpu forces the CPU on a GPU machine
+THREADS_ENV = "WORKSHOP_THREADS"  # e.g. WORKSHOP_THREADS=4: a maintainer's run that shows the numbers travel
 _DEVICES = ("cpu", "cuda", "mps")
 
 
@@ -71,20 +72,29 @@ def describe_environment(device=None):
     return "\n".join(lines)
 
 
-def setup_notebook(seed=0, threads=1):
+def _threads_from_environment():
+    text = os.environ.get(THREADS_ENV, "").strip()
+    if not text:
+        return 1
+    if not text.isdigit() or int(text) == 0:
+        raise ValueError(f"{THREADS_ENV} must be a positive whole number such as 1 or 4, got {text!r}")
+    return int(text)
+
+
+def setup_notebook(seed=0, threads=None):
     """What the first cell of every notebook does: seed, pick CPU threads, set the plot style, return the device.
 
-    One CPU thread by default: the workshop's models are tiny, so more threads have little to share and,
-    on a busy 2-core machine, spin against each other and run many times slower; and with one thread
-    floating-point sums add up in the same order whatever the machine's core count, so every run prints
-    the same numbers.
+    One CPU thread unless `threads` or the WORKSHOP_THREADS variable says otherwise: the workshop's models are
+    tiny, so more threads have little to share and, on a busy 2-core machine, spin against each other and run
+    many times slower; and with one thread floating-point sums add up in the same order whatever the machine's
+    core count. WORKSHOP_THREADS=4 lets a maintainer run every notebook with 4 threads to show the asserts hold.
     """
     from .plotting import use_workshop_style
 
-    if threads is not None:
-        check_positive_int(threads, "threads")
+    if threads is None:
+        threads = _threads_from_environment()
+    check_positive_int(threads, "threads")
     seed_everything(seed)
-    if threads is not None:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads)
     use_workshop_style()
     return get_device()

@@ -1,7 +1,12 @@
 """The encoder–decoder equals torch.nn.Transformer; cross-attention, padding, decoding and bad input."""
 
+import itertools
+import math
+
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 import helpers
@@ -9,9 +14,6 @@ from helpers import data
 from helpers import encoder_decoder as ed
 
 ATOL = 1e-5
-
-
-pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see tests/conftest.py
 
 
 def max_diff(a, b):
@@ -388,6 +390,114 @@ def test_beam_search_with_eos_stops_and_pads():
         if 6 in row:  # everything after the first eos is eos
             assert set(row[row.index(6) :]) == {6}
     assert (scores[:, 1:] <= scores[:, :-1]).all()
+
+
+class TableModel(nn.Module):
+    """Next-token probabilities that depend only on the source id and the last token: probs[source, last].
+
+    probs has shape (sources, vocab + 1, vocab): row vocab is BOS, which the model never emits. A source is one
+    id, (batch, 1); the 'memory' is that id, so beam search's copies per hypothesis carry it along.
+    """
+
+    def __init__(self, probs):
+        super().__init__()
+        self.register_buffer("table", probs.clamp_min(1e-12).log())
+        self.bos = probs.shape[-1]
+
+    def encode(self, src, src_padding=None):
+        return src
+
+    def decode(self, tgt, memory, src_padding=None):
+        return self.table[memory[:, :1], tgt]
+
+
+def exhaustive(model, source, max_len, alpha, eos_id=None):
+    """Every possible target of one source with its score, best first: [(score, tokens)], by brute force.
+
+    With eos_id a target stops at its first eos (counted in its length) and is padded with eos."""
+    table, found = model.table[source].double(), {}
+    for tokens in itertools.product(range(model.bos), repeat=max_len):
+        if eos_id is not None and eos_id in tokens:
+            end = tokens.index(eos_id) + 1
+            tokens = tokens[:end] + (eos_id,) * (max_len - end)
+        else:
+            end = max_len
+        steps = zip((model.bos, *tokens[: end - 1]), tokens[:end], strict=True)  # (last token, next token)
+        log_p = sum(table[prev, tok].item() for prev, tok in steps)
+        found[tokens] = log_p / ed.gnmt_length_penalty(end, alpha)
+    return sorted(((score, tokens) for tokens, score in found.items()), reverse=True)
+
+
+def test_beam_keeps_live_hypotheses_when_some_finish():
+    """The issue's hand-built case: EOS (0) 0.4, A (1) 0.35, B (2) 0.25 after BOS; B -> C (3) surely, C -> EOS
+    surely; A -> any of the 4 tokens. Beam 2, alpha = 2: EOS alone scores log 0.4 = -0.916, B C EOS scores
+    log 0.25 / (8/6)^2 = -0.780. A beam whose finished EOS holds one of its two slots drops B at step 1."""
+    probs = torch.zeros(1, 5, 4)
+    probs[0, 4] = torch.tensor([0.4, 0.35, 0.25, 0.0])
+    probs[0, 1] = 0.25
+    probs[0, 2, 3] = probs[0, 3, 0] = probs[0, 0, 0] = 1.0
+    model = TableModel(probs)
+    best_score, best_tokens = exhaustive(model, 0, max_len=3, alpha=2.0, eos_id=0)[0]
+    assert best_tokens == (2, 3, 0) and abs(best_score - math.log(0.25) / (8 / 6) ** 2) < 1e-6
+    tokens, scores = ed.beam_search(
+        model, torch.zeros(1, 1, dtype=torch.long), beam_size=2, length_penalty=2.0, max_len=3, bos_id=4, eos_id=0
+    )
+    assert tokens[0, 0].tolist() == [2, 3, 0] and abs(scores[0, 0].item() - best_score) < 1e-5
+    assert tokens[0, 1].tolist() == [0, 0, 0] and abs(scores[0, 1].item() - math.log(0.4)) < 1e-5
+
+
+SEARCH = settings(max_examples=40, deadline=None, derandomize=True)
+
+
+@st.composite
+def small_search(draw):
+    """A random TableModel (2 sources, 2-4 tokens), max_len 1-3, alpha, with or without eos."""
+    vocab, max_len = draw(st.integers(2, 4)), draw(st.integers(1, 3))
+    eos_id = draw(st.one_of(st.none(), st.integers(0, vocab - 1)))
+    g = torch.Generator().manual_seed(draw(st.integers(0, 2**31 - 1)))
+    probs = torch.rand(2, vocab + 1, vocab, generator=g) ** 3  # cubed: some tokens far likelier than others
+    model = TableModel(probs / probs.sum(-1, keepdim=True))
+    return model, max_len, draw(st.sampled_from([0.0, 0.6, 2.0])), eos_id
+
+
+@SEARCH
+@given(case=small_search(), data=st.data())
+def test_beam_matches_exhaustive_search_small_vocab_with_and_without_eos(case, data):
+    """A beam wide enough to hold every live prefix (every target of max_len - 1 tokens without eos) returns the
+    beam_size best targets of exhaustive search, with their scores; the old beam, whose finished hypotheses
+    took slots, needed room for those too."""
+    model, max_len, alpha, eos_id = case
+    live_vocab = model.bos - (eos_id is not None)
+    n_targets = len(exhaustive(model, 0, max_len, alpha, eos_id))
+    k = data.draw(st.integers(min(live_vocab ** (max_len - 1), n_targets), n_targets), label="beam_size")
+    tokens, scores = ed.beam_search(model, torch.tensor([[0], [1]]), k, alpha, max_len, bos_id=model.bos, eos_id=eos_id)
+    for source in (0, 1):
+        best = exhaustive(model, source, max_len, alpha, eos_id)[:k]
+        assert max(abs(s - b[0]) for s, b in zip(scores[source].tolist(), best, strict=True)) < 1e-4
+        true_score = dict((t, s) for s, t in exhaustive(model, source, max_len, alpha, eos_id))
+        rows = [tuple(row) for row in tokens[source].tolist()]
+        assert len(set(rows)) == k  # distinct targets, each with its own score
+        assert all(abs(true_score[row] - s) < 1e-4 for row, s in zip(rows, scores[source].tolist(), strict=True))
+
+
+@SEARCH
+@given(case=small_search())
+def test_beam_of_one_is_greedy_decoding(case):
+    model, max_len, alpha, _ = case
+    src = torch.tensor([[0], [1]])
+    tokens, _ = ed.beam_search(model, src, 1, alpha, max_len, bos_id=model.bos)
+    assert torch.equal(tokens[:, 0], ed.greedy_decode(model, src, max_len, bos_id=model.bos))
+
+
+@pytest.mark.parametrize(("eos_id", "n_targets"), [(None, 3**2), (0, 1 + 2 + 2**2)])
+def test_beam_larger_than_the_search_space_is_refused(eos_id, n_targets):
+    """3 tokens, 2 steps: 9 targets without eos; with eos: eos alone, 2 of the form x eos, 4 of the form x y."""
+    model = TableModel(torch.full((1, 4, 3), 1 / 3))
+    src = torch.zeros(1, 1, dtype=torch.long)
+    tokens, scores = ed.beam_search(model, src, n_targets, 0.0, 2, bos_id=3, eos_id=eos_id)
+    assert len({tuple(row) for row in tokens[0].tolist()}) == n_targets and scores.isfinite().all()
+    with pytest.raises(ValueError, match=f"beam_size={n_targets + 1} is more than the {n_targets} possible"):
+        ed.beam_search(model, src, n_targets + 1, 0.0, 2, bos_id=3, eos_id=eos_id)
 
 
 def test_beam_search_errors():

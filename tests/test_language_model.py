@@ -16,8 +16,6 @@ from helpers.language_model import (
     train_language_model,
 )
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see tests/conftest.py
-
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 8
 
 

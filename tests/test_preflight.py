@@ -7,12 +7,7 @@ from tools import preflight
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def load():
-    return preflight
-
-
 def test_learner_versions_are_compared_in_memory(capsys):
-    preflight = load()
     lessons = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     assert preflight.students_in_sync(lessons)
     assert "OUT OF SYNC" not in capsys.readouterr().out
@@ -20,7 +15,7 @@ def test_learner_versions_are_compared_in_memory(capsys):
 
 def test_agenda_is_a_markdown_table():
     row = {"notebook": "01_x.ipynb", "seconds": 12.3, "budget": 25.0, "peak_rss_mib": 400, "cpu_seconds": 11.0}
-    table = load().agenda([{**row, "exercises": 2, "exercise_minutes": 17}]).splitlines()
+    table = preflight.agenda([{**row, "exercises": 2, "exercise_minutes": 17}]).splitlines()
     assert table[0].startswith("| notebook |") and table[1].startswith("|---")
     assert table[2] == "| 01_x.ipynb | 12.3 | 25 | 400 | 11.0 | 2 | 17 |"
 
@@ -36,7 +31,7 @@ def test_exercise_minutes_add_up_the_lessons_estimates():
             nbformat.v4.new_code_cell("# (about 99 minutes) in code does not count"),
         ]
     )
-    assert load().exercise_minutes(nb) == 42
+    assert preflight.exercise_minutes(nb) == 42
 
 
 def test_prose_is_split_into_core_and_optional_and_the_agenda_adds_it_up(tmp_path):
@@ -51,7 +46,6 @@ def test_prose_is_split_into_core_and_optional_and_the_agenda_adds_it_up(tmp_pat
             nbformat.v4.new_markdown_cell("### Exercise 2 (about 5 minutes)\n\n## Optional: not a second split"),
         ]
     )
-    preflight = load()
     core, optional = preflight.prose(nb)
     assert preflight.words(core) == 17 and preflight.words(optional) == 19
     assert preflight.exercise_minutes(nb, "core") == 10 and preflight.exercise_minutes(nb, "optional") == 5
@@ -60,8 +54,32 @@ def test_prose_is_split_into_core_and_optional_and_the_agenda_adds_it_up(tmp_pat
     nbformat.write(nb, path)
     plan = preflight.lesson_plan(path, run_seconds=60.0)
     assert (plan["core_words"], plan["optional_words"], plan["core_exercise_min"]) == (17, 19, 10)
-    assert plan["core_min"] == round(17 / 130 + 10 + 1) == 11 and plan["block_min"] == 30  # 11 + 10, up to 15s
+    assert plan["core_min"] == 11 and plan["block_min"] == 30  # 17 words aloud + 10 min + 1 min run; + 10, up to 15s
     row, total = preflight.plan_table([plan]).splitlines()[2:]
     assert row == "| 01_x.ipynb | 17 | 19 | 0 | 10 | 5 | 60 | 11 | 30 |"
     assert total == "| **total** | 17 | 19 | 0 | 10 | | | 11 | 30 (0.5 h) |"
     assert "| ≤ 25 |" in preflight.plan_table([preflight.lesson_plan(path)])  # no run time: the budget, a bound
+
+
+def test_a_fresh_run_is_compared_with_the_committed_outputs(tmp_path, capsys):
+    import nbformat
+
+    def notebook(*texts):
+        cells = [nbformat.v4.new_code_cell(f"print({i})", execution_count=i + 1) for i in range(len(texts))]
+        for cell, text in zip(cells, texts, strict=True):
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        return nbformat.v4.new_notebook(cells=cells)
+
+    path = tmp_path / "05_x.ipynb"
+    nbformat.write(notebook("loss 0.213\n", "shape (4, 12)\n"), path)
+    assert preflight.compare_outputs(path, notebook("loss 0.213\n", "shape (4, 12)\n")) == []
+    assert "outputs: same outputs as committed" in capsys.readouterr().out
+    assert preflight.compare_outputs(path, notebook("loss 0.221\n", "shape (4, 12)\n")) == []
+    out = capsys.readouterr().out
+    assert "numbers only in cells 0: expected on a CPU or GPU other than the reference's" in out
+    assert "Cell 0 (numbers only), stdout: committed 'loss 0.213', this run 'loss 0.221'" in out
+    assert preflight.compare_outputs(path, notebook("loss 0.221\n", "shape (4, 16)\n")) == [1]
+    assert (
+        "OTHER differences (text, shapes, errors or warnings) in cells 1; numbers only in cells 0: a real change"
+        in (capsys.readouterr().out)
+    )

@@ -31,10 +31,12 @@ def test_device_override(monkeypatch):
         setup.get_device()
 
 
-def test_device_default_order(monkeypatch):
+@pytest.mark.parametrize("cuda, mps, expected", [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")])
+def test_device_default_order(monkeypatch, cuda, mps, expected):
     monkeypatch.delenv("WORKSHOP_DEVICE", raising=False)
-    expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
-    assert setup.get_device().type == expected
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(setup, "_mps_available", lambda: mps)
+    assert setup.get_device() == torch.device(expected)
 
 
 def test_unavailable_device_is_a_clear_error(monkeypatch):
@@ -53,15 +55,34 @@ def test_describe_environment_lists_versions():
 
 def test_setup_notebook_seeds_threads_and_returns_a_device(monkeypatch):
     monkeypatch.setenv("WORKSHOP_DEVICE", "cpu")
+    monkeypatch.delenv("WORKSHOP_THREADS", raising=False)
     threads = torch.get_num_threads()
     try:
+        torch.set_num_threads(3)
         assert helpers.setup_notebook(seed=3) == torch.device("cpu")
         value = torch.rand(1)
         assert torch.get_num_threads() == 1
         setup.seed_everything(3)
         assert torch.equal(value, torch.rand(1))
-        helpers.setup_notebook(seed=3, threads=None)
-        assert torch.get_num_threads() == 1  # None leaves the thread count alone
+        helpers.setup_notebook(seed=3, threads=2)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_workshop_threads_sets_the_thread_count(monkeypatch):
+    monkeypatch.setenv("WORKSHOP_DEVICE", "cpu")
+    threads = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("WORKSHOP_THREADS", "4")
+        helpers.setup_notebook()
+        assert torch.get_num_threads() == 4
+        helpers.setup_notebook(threads=2)  # the argument wins over the variable
+        assert torch.get_num_threads() == 2
+        for bad in ("0", "two", "-1", "2.5"):
+            monkeypatch.setenv("WORKSHOP_THREADS", bad)
+            with pytest.raises(ValueError, match=rf"WORKSHOP_THREADS must be a positive whole number .*got '{bad}'"):
+                helpers.setup_notebook()
     finally:
         torch.set_num_threads(threads)
 

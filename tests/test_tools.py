@@ -8,15 +8,11 @@ from tools import code_stats, notebooks
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def load(name):
-    return {"notebooks": notebooks}[name]
-
-
 def test_draft_turns_percent_cells_into_a_notebook(tmp_path, capsys):
     script = tmp_path / "draft.py"
     script.write_text("# %% [markdown]\n# # Title\n#\n# Some *text*.\n\n# %%\nx = 1\nprint(x)\n\n# %%\n\n")
     out = tmp_path / "draft.ipynb"
-    load("notebooks").draft(script, out)
+    notebooks.draft(script, out)
     nb = nbformat.read(out, as_version=4)
     assert [c.cell_type for c in nb.cells] == ["markdown", "code"]  # the empty code cell is dropped
     assert nb.cells[0].source == "# Title\n\nSome *text*."
@@ -24,12 +20,24 @@ def test_draft_turns_percent_cells_into_a_notebook(tmp_path, capsys):
     assert nb.metadata.kernelspec.name == "python3"
 
 
-def test_budgets():
-    tools = load("notebooks")
-    assert tools.budget(pathlib.Path("00_setup.ipynb")) == (10.0, 10.0)
-    assert tools.budget(pathlib.Path("03_mlp.ipynb")) == (25.0, 10.0)
-    assert tools.budget(pathlib.Path("06_encoder_decoder.ipynb")) == (45.0, 20.0)
-    assert tools.budget(pathlib.Path("07_gpt.ipynb")) == (90.0, 25.0)
+def test_a_notebook_gets_its_lessons_budget_by_number():
+    assert notebooks.budget(pathlib.Path("07_anything.ipynb")) == notebooks.BUDGETS_S["07"]
+    assert notebooks.budget(pathlib.Path("notebooks/student/04_x.ipynb")) == notebooks.BUDGETS_S["04"]
+    assert notebooks.budget(pathlib.Path("03_mlp.ipynb")) == notebooks.DEFAULT_BUDGET_S  # no budget of its own
+
+
+def test_the_budgets_are_written_from_one_place():
+    """BUDGETS_S is the one home: the README and docs/INSTRUCTOR.md state it in the words budget_text() writes,
+    and the agenda table's budget column agrees with it."""
+    text = notebooks.budget_text()
+    assert text.startswith("10 s / 10 s for `00`, 40 s / 25 s for `04` and `05`,")  # how it reads
+    for doc in ("README.md", "docs/INSTRUCTOR.md"):
+        assert text in " ".join((ROOT / doc).read_text().split()), f"{doc}: write the budgets as {text!r}"
+    rows = [line for line in (ROOT / "docs/INSTRUCTOR.md").read_text().splitlines() if "_" in line[:6]]
+    table = {row.split("|")[1].strip(): row.split("|")[4].strip() for row in rows if row.count("|") == 7}
+    assert len(table) == len(list(notebooks.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")))
+    for name, cell in table.items():
+        assert cell == "{:.0f} / {:.0f}".format(*notebooks.budget(pathlib.Path(name))), name
 
 
 def test_student_version_replaces_solutions_and_keeps_the_lesson_going():
@@ -43,7 +51,7 @@ def test_student_version_replaces_solutions_and_keeps_the_lesson_going():
         ]
     )
     nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="✅")]
-    out = load("notebooks").student_version(nb, "01_t.ipynb")
+    out = notebooks.student_version(nb, "01_t.ipynb")
     assert out.cells[1].source == (
         "def f(x):\n    y = 2\n    # YOUR CODE HERE\n    raise NotImplementedError\n\n\nhelpers.checks.check_f(f)"
     )

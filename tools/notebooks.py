@@ -2,6 +2,8 @@
 
     python -m tools.notebooks run [NOTEBOOK ...]     execute in place and save the outputs (Restart & Run All)
     python -m tools.notebooks bench [NOTEBOOK ...]   execute copies, report seconds per notebook and slowest cell
+    python -m tools.notebooks reference [NOTEBOOK ...]  the strict reference check: execute (2 at a time) and
+                                                     compare every output with the committed one, digit by digit
     python -m tools.notebooks student [NOTEBOOK ...] write notebooks/student/: the exercises left for the learner
     python -m tools.notebooks draft SCRIPT.py OUT.ipynb   turn a '# %%' percent-format draft into a notebook
     python -m tools.notebooks sync-setup [NOTEBOOK ...]  write tools/setup_cell.py into each first code cell
@@ -10,18 +12,23 @@
 
 Run from the repository root (tools/ is a package that imports helpers).
 
-Both run and bench set WORKSHOP_PROGRESS=0 (no progress bars), as the test suite does. With no
-notebooks named they take every notebook in notebooks/. Budgets (notebook / slowest cell), from the issues:
-10 s / 10 s for 00_setup, 40 s / 25 s for 04 and 05, 45 s / 20 s for 06, 90 s / 25 s for 07, 60 s / 25 s for 08,
-25 s / 10 s for the others; bench exits 1 when one is over.
+run, bench and reference set WORKSHOP_PROGRESS=0 (no progress bars), as the test suite does, and run the kernel
+under REFERENCE_ENV: one thread on the CPU with torch's, MKL's and oneDNN's kernels pinned to AVX2, so the committed
+outputs are the same digits on any x86-64 Linux machine with AVX2 (Intel or AMD, AVX2 or AVX-512). Elsewhere
+(Apple Silicon, Windows, an x86 without AVX2) the pins cannot apply: run says so, and reference skips. With no
+notebooks named they take every notebook in notebooks/. bench exits 1 when a notebook is over its budget
+(BUDGETS_S, notebook / slowest cell).
 
 run also tags every cell for slides, by the rule in slide_type.
 """
 
 import argparse
+import asyncio
+import concurrent.futures
 import copy
 import os
 import pathlib
+import platform
 import re
 import sys
 import time
@@ -58,11 +65,46 @@ def budget(path):
     return BUDGETS_S.get(path.name[:2], DEFAULT_BUDGET_S)
 
 
-def execute(path, timeout=120):
-    """Run every cell of a fresh kernel in the notebook's folder; returns (notebook, seconds per code cell)."""
+def budget_text():
+    """The budgets as the README and docs/INSTRUCTOR.md write them (tests/test_tools.py holds them to it)."""
+    by_budget = {}
+    for lesson, seconds in BUDGETS_S.items():
+        by_budget.setdefault(seconds, []).append(f"`{lesson}`")
+    parts = [f"{n:.0f} s / {c:.0f} s for {' and '.join(names)}" for (n, c), names in by_budget.items()]
+    n, c = DEFAULT_BUDGET_S
+    return ", ".join(parts) + f", {n:.0f} s / {c:.0f} s for the others"
+
+
+# The kernel environment that makes the committed outputs: the CPU, one thread, and torch's (ATen), MKL's and
+# oneDNN's kernels held to AVX2. Without the pins an AVX-512 machine takes other kernels and trained numbers move
+# in their last digits (issue 24 measured all three pins needed for 07). They must reach the kernel before torch
+# is imported, so they go into its environment, not into a cell.
+REFERENCE_ENV = {
+    "ATEN_CPU_CAPABILITY": "avx2",
+    "MKL_CBWR": "AVX2",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "WORKSHOP_THREADS": "1",
+    "WORKSHOP_DEVICE": "cpu",
+}
+
+
+def pins_missing(machine=None, system=None, cpuinfo="/proc/cpuinfo"):
+    """Why REFERENCE_ENV cannot reproduce the committed outputs here, or None where it can (x86-64 Linux, AVX2)."""
+    machine, system = machine or platform.machine(), system or platform.system()
+    if system != "Linux" or machine.lower() not in ("x86_64", "amd64"):
+        return f"the pins hold x86-64 Linux kernels to AVX2, and this is {system} on {machine}"
+    flags = next((line for line in pathlib.Path(cpuinfo).read_text().splitlines() if line.startswith("flags")), "")
+    if "avx2" not in flags.split():
+        return "this x86-64 CPU has no AVX2, the kernels the committed outputs were made with"
+    return None
+
+
+def execute(path, timeout=120, env=None):
+    """Run every cell of a fresh kernel in the notebook's folder; returns (notebook, seconds per code cell).
+    `env`: variables for the kernel on top of this process's (REFERENCE_ENV for the committed outputs)."""
     nb = nbformat.read(path, as_version=4)
     # The kernel's environment is a copy: the caller's os.environ stays as it was.
-    env = {**os.environ, "WORKSHOP_PROGRESS": "0"}
+    env = {**os.environ, "WORKSHOP_PROGRESS": "0", **(env or {})}
     env.pop("MPLBACKEND", None)  # let the kernel use its inline backend, as in Jupyter
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
@@ -78,7 +120,9 @@ def execute(path, timeout=120):
         return result
 
     client.async_execute_cell = timed
-    client.execute(env=env)  # passed on to the kernel manager's start_kernel
+    # A loop of its own (as tools/room.py does), so two notebooks can run at once in threads; env goes on to the
+    # kernel manager's start_kernel.
+    asyncio.run(client.async_execute(env=env))
     return nb, times
 
 
@@ -291,9 +335,51 @@ def draft(script, out):
     print(f"wrote {out} ({len(cells)} cells)")
 
 
+REFERENCE_FAILED = (
+    "this is the reference check: re-run the notebook with `python -m tools.notebooks run` and review the diff "
+    "(git diff notebooks/) before committing it"
+)
+
+
+def check_reference(path):
+    """Execute one lesson under REFERENCE_ENV and compare it with its committed outputs; returns (ok, lines)."""
+    from tools import outputs
+
+    try:
+        nb, times = execute(path, env=REFERENCE_ENV)
+    except Exception as exc:  # a cell raised or timed out: the same verdict, "other", whatever the machine
+        last = str(exc).strip().splitlines()[-1:] or [type(exc).__name__]
+        return False, [f"{path.name}: FAILED, the run stopped: {last[0][:300]}"]
+    found = outputs.differences(nbformat.read(path, as_version=4), nb)
+    seconds = sum(t for _, t in times)
+    lines = [f"{path.name}: {outputs.summary(found)} ({seconds:.1f} s)"]
+    lines += [f"    {d}" for d in found]
+    return not found, lines
+
+
+def reference(paths, workers=2):
+    """The strict reference check; returns the exit code. Skipped (0) where the pins cannot apply."""
+    why = pins_missing()
+    if why:
+        print(f"reference check skipped: {why}; the committed outputs can only be reproduced digit by digit there.")
+        return 0
+    paths = [p for p in paths if p.parent != STUDENT]  # the learner versions have no outputs to compare
+    ok = True
+    # Two kernels at a time, one thread each: CI's time halves on 2 cores; results are printed in order.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        for passed, lines in pool.map(check_reference, paths):
+            print("\n".join(lines), flush=True)
+            ok &= passed
+    if not ok:
+        print(f"\n{REFERENCE_FAILED}")
+    return 0 if ok else 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["run", "bench", "student", "draft", "sync-setup", "tag-slides", "slides"])
+    parser.add_argument(
+        "command", choices=["run", "bench", "reference", "student", "draft", "sync-setup", "tag-slides", "slides"]
+    )
     parser.add_argument("paths", nargs="*")
     args = parser.parse_args(argv)
     if args.command == "draft":
@@ -307,9 +393,18 @@ def main(argv=None):
         return write_student(paths)
     if args.command in ("tag-slides", "slides"):
         return write_slides(paths, tag_only=args.command == "tag-slides")
+    if args.command == "reference":
+        return reference(paths)
+    why = pins_missing()
+    if why and args.command == "run":
+        print(
+            f"warning: these outputs are not the reference's ({why}); the reference check on x86-64 Linux will "
+            "show the differences",
+            file=sys.stderr,
+        )
     ok = True
     for path in paths:
-        nb, times = execute(path)
+        nb, times = execute(path, env=REFERENCE_ENV)
         if args.command == "run":
             nbformat.write(tag_slides(clean(nb)), path)
         ok &= report(path, times)

@@ -9,7 +9,9 @@
 
 1. versions and the device that helpers picks;
 2. each notebook executed as the tests do (tools/notebooks.py's execute), with its time against the budget, and the
-   kernel's peak memory (RSS) and CPU seconds, for sizing a shared server (docs/INSTRUCTOR.md);
+   kernel's peak memory (RSS) and CPU seconds, for sizing a shared server (docs/INSTRUCTOR.md); its outputs
+   compared with the committed ones (tools/outputs.py): numbers alone differing is this machine's rounding
+   (expected off the reference's CPU), any other difference fails;
 3. the learner versions in notebooks/student/ regenerated in memory and compared with the committed ones;
 4. where a Chromium and the optional `playwright` package are installed: each notebook opened in a real JupyterLab
    (on a temporary copy of the workshop, so nothing is saved into it), Run All Cells, and a check that every cell
@@ -40,6 +42,7 @@ import urllib.request
 import nbformat
 
 from tools import notebooks as tools
+from tools import outputs
 
 ROOT = tools.ROOT
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -175,18 +178,36 @@ def exercises(nb):
     return sum(len(mark.findall(c.source)) for c in nb.cells if c.cell_type == "code" for mark in marks)
 
 
+def compare_outputs(path, nb):
+    """Print how a fresh run's outputs compare with the committed ones; returns the cells that differ in more than
+    their numbers (tools/outputs.py). Numbers alone differ on a CPU or GPU other than the reference's: expected."""
+    found = outputs.differences(nbformat.read(path, as_version=4), nb)
+    other = outputs.cells(found, outputs.OTHER)
+    if not found:
+        note = ""
+    elif other:
+        note = ": a real change, not this machine's rounding (review it, or re-run the notebook if it was edited)"
+    else:
+        note = ": expected on a CPU or GPU other than the reference's; the asserts, which carry the lesson, held"
+    print(f"{'':<32} outputs: {outputs.summary(found)}{note}")
+    for difference in found:
+        print(f"{'':<36}{difference}")
+    return other
+
+
 def run_notebooks(paths):
     rows = []
     for path in paths:
         with KernelMeter() as meter:
             try:
-                _, times = tools.execute(path)
+                nb, times = tools.execute(path)
                 error = None
             except Exception as exc:  # a failing cell: report it and go on with the next notebook
                 times, error = [], f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:200]}"
         in_budget = tools.report(path, times) if not error else False
         if error:
             print(f"{path.name:<32} FAILED {error}")
+        other_outputs = [] if error else compare_outputs(path, nb)
         rows.append(
             {
                 "notebook": path.name,
@@ -198,6 +219,7 @@ def run_notebooks(paths):
                 "exercises": exercises(nbformat.read(path, as_version=4)),
                 "exercise_minutes": exercise_minutes(nbformat.read(path, as_version=4)),
                 "error": error,
+                "other_outputs": other_outputs,
             }
         )
     return rows
@@ -411,7 +433,7 @@ def main(argv=None):
         report["device"] = versions()
         print("\n== notebooks, executed as the tests do")
         report["notebooks"] = run_notebooks(paths)
-        ok &= not any(r["error"] for r in report["notebooks"])
+        ok &= not any(r["error"] or r["other_outputs"] for r in report["notebooks"])
         print("\n== learner versions")
         ok &= students_in_sync(paths)
 

@@ -7,10 +7,10 @@
 Each learner is a kernel of its own running the whole notebook (nbclient, as tools/notebooks.py runs it), the way a
 JupyterHub gives every learner a server. Per learner: seconds from its first cell to its last, the slowest cell,
 the kernel's peak memory (RSS) and CPU seconds, the torch threads it computed with, whether every cell ran without
-an error (so every assert held), and whether its text outputs equal the committed ones, compared the way strict
-nbval compares them (tests/nbval_sanitize.cfg applied, # NBVAL_IGNORE_OUTPUT cells and images left out). Then the
+an error (so every assert held), and whether its outputs equal the committed ones (tools/outputs.py, strict nbval's
+rules; a difference in numbers only is another CPU's rounding, anything else a real change). Then the
 machine: memory in use at its peak (and before the start) and how busy its CPUs were. Every kernel it starts is
-shut down when it ends, also on Ctrl-C or SIGTERM. Exits 1 when a learner failed or printed other numbers.
+shut down when it ends, also on Ctrl-C or SIGTERM. Exits 1 when a learner failed or printed other than numbers.
 A benchmark, not a test: run it on a machine with nothing else running.
 """
 
@@ -21,93 +21,25 @@ import copy
 import dataclasses
 import os
 import pathlib
-import re
 import signal
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
 
 import nbformat
 import psutil
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-from nbval.plugin import (
-    coalesce_streams,
-    find_comment_markers,
-    find_metadata_tags,
-    get_sanitize_patterns,
-    transform_streams_for_comparison,
-)
 
-from tools import notebooks
+from tools import notebooks, outputs
 
 ROOT = notebooks.ROOT
-SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 CURVE_NOTEBOOKS = ("02", "05", "07")
 CURVE_KS = (1, 2, 4, 8)
-# What strict nbval leaves out of a comparison (nbval's IPyNbFile.skip_compare, images included without --nbdime).
-NOT_COMPARED = {
-    "metadata",
-    "traceback",
-    "prompt_number",
-    "output_type",
-    "name",
-    "execution_count",
-    "application/vnd.jupyter.widget-view+json",
-    "image/png",
-    "image/jpeg",
-}
 # Appended to each learner's copy, after the lesson: how many threads torch computed with in that kernel.
 THREADS_PROBE = "import torch\nprint(torch.get_num_threads())"
-
-
-def sanitize_patterns(path=SANITIZE):
-    return get_sanitize_patterns(pathlib.Path(path).read_text())
-
-
-def sanitize(text, patterns):
-    """nbval's sanitize: each (regex, replacement) applied in turn, to text only."""
-    if isinstance(text, str):
-        for regex, replace in patterns:
-            text = re.sub(regex, replace, text)
-    return text
-
-
-def compared(cell):
-    """Whether strict nbval compares this cell's outputs (no # NBVAL_IGNORE_OUTPUT, NBVAL_SKIP or their tags)."""
-    if cell.cell_type != "code":
-        return False
-    markers = dict(find_comment_markers(cell.source))
-    markers.update(find_metadata_tags(cell.metadata))
-    return markers.get("check", True) and not markers.get("skip", False)
-
-
-def comparable(outputs, patterns):
-    """A cell's outputs as nbval compares them: streams merged by name, then each key (stream name or MIME type)
-    with the list of its sanitized values; images, metadata and execution counts left out."""
-    found = defaultdict(list)
-    for output in transform_streams_for_comparison(coalesce_streams(copy.deepcopy(outputs))):
-        for key, value in output.items():
-            for name, text in value.items() if key == "data" else [(key, value)]:
-                if key not in NOT_COMPARED and name not in NOT_COMPARED:
-                    found[name].append(sanitize(text, patterns))
-    return dict(found)
-
-
-def differing_cells(reference, run, patterns):
-    """Indices of the code cells whose compared outputs differ from the committed ones (cells never run are left
-    out: an error already reports them)."""
-    return [
-        i
-        for i, (ref, new) in enumerate(zip(reference.cells, run.cells, strict=False))
-        if compared(ref)
-        and ref.get("execution_count") is not None  # nbval compares only cells saved with a count
-        and new.get("execution_count") is not None
-        and comparable(ref.outputs, patterns) != comparable(new.outputs, patterns)
-    ]
 
 
 @dataclasses.dataclass
@@ -122,12 +54,13 @@ class Learner:
     cpu_seconds: float = 0.0
     threads: int | None = None
     error: str | None = None
-    differs: list = dataclasses.field(default_factory=list)
+    differences: list = dataclasses.field(default_factory=list)  # tools.outputs.Difference, one per cell and key
     client: NotebookClient | None = dataclasses.field(default=None, repr=False)
 
     @property
     def ok(self):
-        return self.error is None and not self.differs
+        """Every cell ran and no output differs but in its numbers (a server whose CPU is not the reference's)."""
+        return self.error is None and not outputs.cells(self.differences, outputs.OTHER)
 
 
 def run_learner(learner, patterns, timeout, stop):
@@ -170,7 +103,7 @@ def run_learner(learner, patterns, timeout, stop):
     probe = nb.cells[-1].get("outputs") or []
     text = "".join(o.get("text", "") for o in probe).strip()
     learner.threads = int(text) if text.isdigit() else None
-    learner.differs = differing_cells(reference, nb, patterns)
+    learner.differences = outputs.differences(reference, nb, patterns)
 
 
 class Meter:
@@ -254,7 +187,7 @@ def run_room(path, k, timeout=600):
     on Ctrl-C or SIGTERM the main thread kills every kernel, waits for the learners to end, and re-raises.
     """
     learners = [Learner(number, pathlib.Path(path)) for number in range(1, k + 1)]
-    patterns, stop = sanitize_patterns(), threading.Event()
+    patterns, stop = outputs.sanitize_patterns(), threading.Event()
     threads = [
         threading.Thread(target=run_learner, args=(one, patterns, timeout, stop), daemon=True) for one in learners
     ]
@@ -281,10 +214,8 @@ def learner_row(learner):
     cell, slow = learner.slowest
     if learner.error:
         verdict = f"FAILED: {learner.error}"
-    elif learner.differs:
-        verdict = f"OTHER OUTPUTS in cells {', '.join(map(str, learner.differs))}"
     else:
-        verdict = "ok: every cell ran, same outputs"
+        verdict = ("ok: every cell ran, " if learner.ok else "") + outputs.summary(learner.differences)
     return (
         f"| {learner.path.name} | {learner.number} | {learner.seconds:.1f} | #{cell}: {slow:.1f} | "
         f"{learner.peak_rss / 2**20:.0f} | {learner.cpu_seconds:.1f} | {learner.threads} | {verdict} |"
@@ -313,7 +244,8 @@ def curve_row(learners, machine):
     slowest = max(one.slowest[1] for one in learners)
     peak_rss, cpu = max(one.peak_rss for one in learners) / 2**20, max(one.cpu_seconds for one in learners)
     threads = sorted({one.threads for one in learners}, key=str)
-    ran, same = sum(one.error is None for one in learners), sum(one.ok for one in learners)
+    ran = sum(one.error is None for one in learners)
+    same = sum(one.error is None and not one.differences for one in learners)
     return (
         f"| {learners[0].path.name} | {k} | {statistics.median(seconds):.1f} | {max(seconds):.1f} | {slowest:.1f} | "
         f"{peak_rss:.0f} | {per_learner * 1024:.0f} | {machine['memory_peak_gib']:.1f} | "
