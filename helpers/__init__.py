@@ -8,11 +8,24 @@ training     a tiny training loop with a progress bar, and one that trains sever
 data         small tasks and a tiny corpus, nothing downloaded
 language_model  sample text, count-based baselines, training with a validation curve
 checks       exercise checkers
+explore      live controls over the lessons' experiments (ipywidgets), each drawn first as a still figure
 encoder_decoder  cross-attention, the decoder block, the whole encoder-decoder Transformer, a small seq2seq model
 setup        seeds, device, environment report
 """
 
-from . import activations, checks, data, diagram, encoder_decoder, language_model, layers, plotting, setup, training
+from . import (
+    activations,
+    checks,
+    data,
+    diagram,
+    encoder_decoder,
+    explore,
+    language_model,
+    layers,
+    plotting,
+    setup,
+    training,
+)
 from .encoder_decoder import Transformer, beam_search
 from .language_model import generate
 from .layers import (
@@ -48,6 +61,7 @@ __all__ = [
     "setup",
     "training",
     "encoder_decoder",
+    "explore",
     "Transformer",
     "beam_search",
     "language_model",

@@ -2,13 +2,15 @@
 
 nbval runs a lesson's code cells in order in one kernel. A learner's version differs from its lesson only in its
 exercise cells: a solution becomes a `raise NotImplementedError` stub, a prediction `None`, a checker loses its
-`assert`. Every other cell is the lesson's own cell, whose output nbval compares with the committed one. So, before
+`assert`. Every other cell is the lesson's own cell, which runs on the state the committed outputs were made from
+(nbval compares its output where it is tagged nbval-check-output, and the reference check compares all). So, before
 each lesson cell whose learner version differs, the learner's cell runs in the same kernel ("Cell N (student)"):
 
 - the names the learner's earlier exercise cells bound (stubs, None guesses) are swapped in, so it sees what a
   learner who has written nothing yet would see;
-- it must not raise (as any cell under nbval), and its outputs are scanned: no solution code, no ✅, no True/False
-  echo; the notebook's last item checks that some exercise printed the checker's nudge ("not implemented yet");
+- it must not raise or write to stderr (as any cell under nbval: conftest.py), and its outputs are scanned: no
+  solution code, no ✅, no True/False echo; the notebook's last item checks that some exercise printed the
+  checker's nudge ("not implemented yet");
 - then the lesson's names and the random generators' state are put back, and the lesson's own cell runs as nbval
   expects, on the state the committed outputs were made from.
 

@@ -13,6 +13,14 @@ For each prediction: the measuring cell's source has no `why=` (the explanation 
 `helpers.checks.core.WHY` and printed only after the guess), that explanation is nowhere in the notebook's text, no
 heading stands between the prediction and its measurement (it would read as the result), and for a word answer,
 the word is not in the markdown between the prediction and its measurement nor in the heading of its section.
+
+What a learner reads between the prompt and the check, the code included, keeps the answer too. The convention:
+- the cell that measures a prediction (it calls `check_prediction`) and the code cells between the prediction and
+  it carry no `assert` on the measured value (on any name the `measured` argument reads) and compute no prediction
+  of their own (no name `predicted*`, `expected*` or `theory*` other than the learner's): the asserts and the
+  formula it is compared with go in the cell after the check, which the learner reads once the guess is checked;
+- the markdown a learner reads before the prediction (from the last code cell above it) and between it and the
+  measurement holds none of the phrases in GIVEAWAYS, which state a known result in words.
 """
 
 import ast
@@ -152,7 +160,45 @@ def predictions(cells):
         name = call.args[0].value if isinstance(call.args[0], ast.Constant) else None
         assigned = ast.parse(block["body"]).body[0].value
         guess = assigned.value if isinstance(assigned, ast.Constant) else None
-        yield p, m, guess, name
+        yield p, m, guess, name, call, set(re.findall(r"^(\w+)[ \t]*=", block["body"], re.M))
+
+
+# Phrases that state a prediction's result in words, by prediction name: each gave it away once, above its
+# prediction (issue 25). A regression list: a new giveaway in other words is for a reader to catch.
+GIVEAWAYS = {
+    "mean largest weight, d_k = 1024, raw scores": ["saturates", "pick one key"],
+    "cosine after 64 layers with skips": ["creeps up"],
+}
+OWN_PREDICTION = re.compile(r"^(predicted|expected|theory)", re.I)
+
+
+def _measured_names(call):
+    """The names the `measured` argument of a check_prediction call reads."""
+    measured = call.args[2] if len(call.args) > 2 else next(k.value for k in call.keywords if k.arg == "measured")
+    return {node.id for node in ast.walk(measured) if isinstance(node, ast.Name)}
+
+
+def shown_before_the_check(cells, p, m, call, guesses):
+    """What the code cells from the prediction (p) to its measuring cell (m) show of the answer."""
+    measured, found = _measured_names(call), []
+    for i in range(p + 1, m + 1):
+        if cells[i].cell_type != "code":
+            continue
+        tree = ast.parse(re.sub(r"^[ \t]*[%!].*$", "", cells[i].source, flags=re.M))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assert) and measured & {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
+                found.append(f"cell {i} asserts on the measured value before the check: {ast.unparse(node)[:70]!r}")
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and OWN_PREDICTION.match(node.id):
+                if node.id not in guesses:
+                    found.append(f"cell {i} computes a prediction of its own before the check: {node.id!r}")
+    return found
+
+
+def read_before_the_check(cells, p, m):
+    """(cell index, text) of the markdown a learner reads from the last code cell above the prediction (p) down to
+    its measuring cell (m)."""
+    start = max((i for i in range(p) if cells[i].cell_type == "code"), default=-1) + 1
+    return [(i, cells[i].source) for i in range(start, m) if cells[i].cell_type == "markdown"]
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
@@ -160,7 +206,11 @@ def test_predictions_stay_secret_until_made(path):
     cells = nbformat.read(path, as_version=4).cells
     text = "\n".join(cell.source for cell in cells)
     problems = []
-    for p, m, guess, name in predictions(cells):
+    for p, m, guess, name, call, guesses in predictions(cells):
+        problems += [f"{name!r}: {found}" for found in shown_before_the_check(cells, p, m, call, guesses)]
+        for i, text in read_before_the_check(cells, p, m):
+            problems += [f"{name!r}: cell {i}, read before the prediction is checked, says {phrase!r}"
+                         for phrase in GIVEAWAYS.get(name, []) if phrase in text]
         if re.search(r"\bwhy\s*=", cells[m].source):
             problems.append(f"{name!r}: the measuring cell (cell {m}) shows its explanation (why=) before it runs")
         for i in range(p + 1, m):
@@ -195,3 +245,20 @@ def test_the_scanners_find_what_they_look_for():
     long = "    angle = torch.arange(seq)[:, None] * omega  # (seq, d / 2)\n"
     assert distinctive_lines(long) == {"angle=torch.arange(seq)[:,None]*omega"}
     assert [name for name, _ in _defs("def f(x):\n    return x\n\nprint(1)\ndef g(x, y):\n    pass", 1)] == ["f"]
+
+
+def test_the_prediction_window_scanners_find_an_assert_an_own_prediction_and_a_giveaway():
+    new = nbformat.v4
+    cells = [
+        new.new_code_cell("x = 1"),
+        new.new_markdown_cell("The softmax saturates."),
+        new.new_markdown_cell("**Predict first**"),
+        new.new_code_cell("# BEGIN PREDICTION\nguess = 0.5\n# END PREDICTION"),
+        new.new_code_cell("m = 0.9\npredicted = m\nassert m > 0.8 and x == 1\nassert x == 1\n"
+                          "helpers.checks.check_prediction('n', guess, round(m, 2))"),
+    ]
+    p, m, _, _, call, guesses = next(predictions(cells))
+    assert (p, m, guesses) == (3, 4, {"guess"})
+    assert sorted(f[:35] for f in shown_before_the_check(cells, p, m, call, guesses)) == [
+        "cell 4 asserts on the measured valu", "cell 4 computes a prediction of its"]
+    assert read_before_the_check(cells, p, m) == [(1, "The softmax saturates."), (2, "**Predict first**")]

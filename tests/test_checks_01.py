@@ -28,14 +28,17 @@ def with_numpy(pool, x):  # np.allclose returns a numpy bool
 
 
 def unpermutes_the_output(pool, x):  # puts attention's rows back in order: tests equivariance, not invariance
-    perm = torch.randperm(len(x))
-    out = pool(x[perm])
-    if out.shape == x.shape:
-        out = out[perm.argsort()]
-    return torch.allclose(out, pool(x), atol=1e-5)
+    for _ in range(5):
+        perm = torch.randperm(len(x))
+        out = pool(x[perm])
+        if out.shape == x.shape:
+            out = out[perm.argsort()]
+        if not torch.allclose(out, pool(x), atol=1e-5):
+            return False
+    return True
 
 
-def one_shuffle(pool, x):  # the text says one shuffle is enough for the checker's 8 tokens
+def one_shuffle(pool, x):  # right unless the shuffle leaves the token that matters in place (x[0]: 1 time in 8)
     return torch.allclose(pool(x[torch.randperm(len(x))]), pool(x), atol=1e-5)
 
 
@@ -47,7 +50,8 @@ ORDER_CASES = [
     Passes(is_order_invariant),
     Passes(by_flip),
     Passes(with_numpy),
-    Passes(one_shuffle),
+    Fails(one_shuffle, ["the first token, x[0]: your test answered True on some random shuffles",
+                        "x[0] stays first 1 time in 8"], id="one shuffle"),
     Fails(unpermutes_the_output, ["self-attention's output rows", "put the output rows back in their original order"],
           id="un-permuted output"),
     Fails(lambda pool, x: torch.allclose(pool(x), pool(x)), ["the first token, x[0]: you said it is order-invariant"]),

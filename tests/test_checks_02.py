@@ -10,7 +10,7 @@ from checker_testing import Fails, Passes, robustness
 
 import helpers
 from helpers import checks
-from helpers.checks.attention import _attention, _attention_mask
+from helpers.checks.attention import _attention
 
 
 def my_attention(q, k, v):
@@ -122,51 +122,3 @@ def test_check_merge_heads(case):
 def test_merge_undoes_split():
     x = torch.randn(2, 5, 8, generator=torch.Generator().manual_seed(0))
     assert torch.equal(helpers.layers.merge_heads(helpers.layers.split_heads(x, 4)), x)
-
-
-def attention_mask(lengths, seq_len, causal):
-    positions = torch.arange(seq_len)
-    allowed = (positions < lengths[:, None])[:, None, :].expand(-1, seq_len, -1)
-    return allowed & helpers.causal_mask(seq_len) if causal else allowed
-
-
-def attention_mask_loops(lengths, seq_len, causal):  # plain loops, one entry at a time
-    mask = torch.zeros(len(lengths), seq_len, seq_len, dtype=torch.bool)
-    for b, length in enumerate(lengths.tolist()):
-        for i in range(seq_len):
-            for j in range(seq_len):
-                mask[b, i, j] = j < length and (j <= i or not causal)
-    return mask
-
-
-def attention_mask_padding_only(lengths, seq_len, causal):  # the key-padding mask, broadcast as in the demo
-    return (torch.arange(seq_len) < lengths[:, None])[:, None, :]
-
-
-ATTENTION_MASK_CASES = [
-    Passes(attention_mask),
-    Passes(attention_mask_loops, id="loops"),
-    Fails(lambda lengths, n, causal: ~attention_mask(lengths, n, causal), "NOT allowed"),
-    Fails(lambda lengths, n, causal: _attention_mask(lengths, n, causal, on_queries=True), "padding QUERIES"),
-    Fails(lambda lengths, n, causal: _attention_mask(lengths, n, causal, both=True), "all False"),
-    Fails(lambda lengths, n, causal: attention_mask(lengths, n, False), ["causal=True", "ignores the causal flag"]),
-    Fails(lambda lengths, n, causal: _attention_mask(lengths, n, causal, upper=True), "the FUTURE"),
-    Fails(lambda lengths, n, causal: attention_mask(lengths + 1, n, causal), "off by one"),
-    Fails(lambda lengths, n, causal: attention_mask(lengths, n, causal).float(), "wrong dtype"),
-    Fails(attention_mask_padding_only, "wrong shape: expected (2, 4, 4), got (2, 1, 4)"),
-    *robustness(attention_mask, mutates_input=False),
-]
-
-
-@pytest.mark.parametrize("case", ATTENTION_MASK_CASES, ids=str)
-def test_check_attention_mask(case):
-    case.check(checks.check_attention_mask)
-
-
-def test_attention_mask_reference_pads_like_running_alone():
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(2, 5, 8, generator=g)
-    mask = _attention_mask(torch.tensor([5, 3]), 5, True)
-    out, _ = helpers.attention(x, x, x, mask=mask)
-    alone, _ = helpers.attention(x[1:, :3], x[1:, :3], x[1:, :3], causal=True)
-    assert torch.allclose(out[1, :3], alone[0], atol=1e-6)

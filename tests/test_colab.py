@@ -15,9 +15,12 @@ import sys
 
 import pytest
 
+import helpers
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SETUP = (ROOT / "tools" / "setup_cell.py").read_text()
 REPO_LINE = next(line for line in SETUP.splitlines() if line.startswith("REPO_URL = "))
+BRANCH_LINE = next(line for line in SETUP.splitlines() if line.startswith("BRANCH = "))
 
 # Run in the child Python before the cell: Colab's marker module, and a log of every process started.
 COLAB = """
@@ -56,14 +59,19 @@ def origin(tmp_path_factory):
     git("init", "--quiet", cwd=work)
     git("add", ".", cwd=work)
     git("commit", "--quiet", "-m", "workshop", cwd=work)
+    git("checkout", "--quiet", "-b", "spring", cwd=work)  # a fork's teaching branch, told apart by one file
+    (work / "data" / "spring.txt").write_text("spring")
+    git("add", ".", cwd=work)
+    git("commit", "--quiet", "-m", "spring", cwd=work)
     bare = tmp_path_factory.mktemp("github") / "transformer-fundamentals"
     git("clone", "--quiet", "--bare", str(work), str(bare))
+    git("symbolic-ref", "HEAD", "refs/heads/main", cwd=bare)  # the default branch stays main
     return bare
 
 
-def colab(content, url, runs=1, cwd=None):
+def colab(content, url, runs=1, cwd=None, branch="main"):
     """Run the setup cell `runs` times in one fresh simulated Colab kernel; returns the finished process."""
-    cell = SETUP.replace(REPO_LINE, f"REPO_URL = {str(url)!r}")
+    cell = SETUP.replace(REPO_LINE, f"REPO_URL = {str(url)!r}").replace(BRANCH_LINE, f"BRANCH = {branch!r}")
     script = COLAB + LOG + f"for _ in range({runs}):\n    exec({cell!r})\n" + REPORT
     env = {**os.environ, "WORKSHOP_COLAB_DIR": str(content), "WORKSHOP_DEVICE": "cpu", "PYTHONPATH": ""}
     return subprocess.run(
@@ -88,12 +96,22 @@ def test_the_cell_installs_nothing():
 def test_first_run_clones_then_reruns_do_nothing_new(origin, tmp_path):
     first = report(colab(tmp_path, origin, runs=2))  # run, then run the cell again in the same kernel
     clone = tmp_path / "transformer-fundamentals"
-    assert first["commands"] == [f"git clone --quiet --depth=1 {origin} {clone}.partial"]
+    assert first["commands"] == [f"git clone --quiet --depth=1 --branch main {origin} {clone}.partial"]
     assert first["helpers"] == str(clone / "helpers" / "__init__.py")
     assert first["corpus"] > 1000 and first["device"] == "cpu"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["transformer-fundamentals"]
     again = report(colab(tmp_path, origin))  # a restarted kernel finds the clone
     assert again["commands"] == [] and again["helpers"] == first["helpers"]
+
+
+def test_the_cell_clones_the_configured_branch():
+    assert f'BRANCH = "{helpers.BRANCH}"' in SETUP.splitlines(), "run python tools/set_repository.py OWNER/NAME BRANCH"
+
+
+@pytest.mark.slow
+def test_a_forks_branch_is_the_one_cloned(origin, tmp_path):
+    report(colab(tmp_path, origin, branch="spring"))
+    assert (tmp_path / "transformer-fundamentals" / "data" / "spring.txt").exists()
 
 
 @pytest.mark.slow
@@ -107,14 +125,15 @@ def test_an_interrupted_clone_is_redone(origin, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["transformer-fundamentals"]
 
 
-def test_a_missing_repository_says_which_url_and_how_a_fork_fixes_it(tmp_path):
+def test_a_missing_repository_names_the_network_first_then_how_a_fork_fixes_it(tmp_path):
     missing = tmp_path / "no-such-repository"
     content = tmp_path / "content"
     content.mkdir()
     result = colab(content, missing)
     assert result.returncode != 0
-    assert f"git could not clone {missing}" in result.stderr
-    assert "REPO_URL" in result.stderr and "tools/set_repository.py" in result.stderr
+    assert f"git could not clone {missing} (branch main)" in result.stderr
+    assert "online" in result.stderr and "network" in result.stderr  # offline is the likeliest cause in a room
+    assert "tools/set_repository.py OWNER/NAME BRANCH" in result.stderr
     assert "CalledProcessError" not in result.stderr
     assert list(content.iterdir()) == []  # nothing half-made is left to confuse the next run
 

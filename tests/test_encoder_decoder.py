@@ -480,6 +480,36 @@ def test_beam_matches_exhaustive_search_small_vocab_with_and_without_eos(case, d
         assert all(abs(true_score[row] - s) < 1e-4 for row, s in zip(rows, scores[source].tolist(), strict=True))
 
 
+@pytest.mark.parametrize("eos_id", [None, 0])
+@pytest.mark.parametrize("alpha", [0.6, 2.0])
+def test_beam_matches_exhaustive_search_on_a_tiny_model(eos_id, alpha):
+    """The same on a Seq2Seq (4 tokens, BOS = 3 among them, 3 steps): brute force scores all 64 token sequences
+    by teacher forcing, each cut at its first eos; the beam holds every live prefix (16, or 9 with eos)."""
+    torch.manual_seed(0)
+    model = ed.Seq2Seq(4, d_model=8, n_heads=2, n_encoder_layers=1, n_decoder_layers=1, max_len=8).eval()
+    with torch.no_grad():
+        model.head.weight[0] += 1.0  # token 0 likelier, so that with eos many hypotheses finish early
+    src = torch.randint(0, 3, (2, 4), generator=torch.Generator().manual_seed(1))
+    k = 16 if eos_id is None else 9
+    tokens, scores = ed.beam_search(model, src, k, alpha, 3, bos_id=3, eos_id=eos_id)
+    every = torch.tensor(list(itertools.product(range(4), repeat=3)))
+    for b in range(2):
+        with torch.no_grad():
+            logits = model(src[b].expand(len(every), -1), ed.shift_right(every, 3))
+        step_log_p = logits.log_softmax(-1).gather(-1, every[..., None]).squeeze(-1)
+        found = {}
+        for row, log_p in zip(every.tolist(), step_log_p, strict=True):
+            end = row.index(eos_id) + 1 if eos_id in row else 3
+            found[tuple(row[:end] + [eos_id] * (3 - end))] = log_p[:end].sum().item() / ed.gnmt_length_penalty(
+                end, alpha
+            )
+        best = sorted(found.items(), key=lambda item: -item[1])[:k]
+        assert max(abs(s - want) for s, (_, want) in zip(scores[b].tolist(), best, strict=True)) < 1e-4
+        assert all(
+            abs(found[tuple(row)] - s) < 1e-4 for row, s in zip(tokens[b].tolist(), scores[b].tolist(), strict=True)
+        )
+
+
 @SEARCH
 @given(case=small_search())
 def test_beam_of_one_is_greedy_decoding(case):

@@ -24,26 +24,37 @@ def test_the_nbgitpuller_link_is_the_documented_one():
         "&branch=main&urlpath=lab%2Ftree%2Fworkshop%2Fnotebooks%2F00_setup.ipynb"
     )
     # A hub under a path, a trailing slash, another notebook, the classic view: the same form.
+    # ... and a lesson with exercises opens as its learner version.
     other = hub.nbgitpuller_link("https://example.org/jupyter/", notebook="02_attention.ipynb", app="tree")
     parts = urllib.parse.urlsplit(other)
     assert parts.path == "/jupyter/hub/user-redirect/git-pull"
     assert urllib.parse.parse_qs(parts.query) == {
         "repo": [f"https://github.com/{helpers.REPOSITORY}"],
         "branch": [helpers.BRANCH],
-        "urlpath": [f"tree/{helpers.REPOSITORY.split('/')[1]}/notebooks/02_attention.ipynb"],
+        "urlpath": [f"tree/{helpers.REPOSITORY.split('/')[1]}/notebooks/student/02_attention.ipynb"],
     }
 
 
-def test_a_bad_hub_or_app_says_what_was_expected():
-    with pytest.raises(ValueError, match="hub: expected the hub's address.*got 'hub.example.org'"):
+def test_a_bad_hub_app_notebook_or_repository_says_what_was_expected():
+    with pytest.raises(ValueError, match="hub: expected the hub's full address with https://.*got 'hub.example.org'"):
         hub.nbgitpuller_link("hub.example.org")
     with pytest.raises(ValueError, match="app: expected 'lab'.*got 'notebook'"):
         hub.nbgitpuller_link("https://hub.example.org", app="notebook")
+    with pytest.raises(ValueError, match="notebook: no '99_nope.ipynb' in notebooks/; the lessons are 00_setup"):
+        hub.nbgitpuller_link("https://hub.example.org", notebook="99_nope.ipynb")
+    with pytest.raises(ValueError, match="repository: expected OWNER/NAME"):
+        hub.nbgitpuller_link("https://hub.example.org", repository="https://github.com/someone/fork")
 
 
-def test_the_command_prints_the_link(capsys):
-    hub.main(["https://hub.example.org", "--branch", "spring"])
-    assert capsys.readouterr().out.strip() == hub.nbgitpuller_link("https://hub.example.org", branch="spring")
+def test_the_command_prints_the_link_for_a_fork_or_a_message(capsys):
+    hub.main(["https://hub.example.org", "--branch", "spring", "--repository", "someone/fork"])
+    link = capsys.readouterr().out.strip()
+    assert link == hub.nbgitpuller_link("https://hub.example.org", "spring", repository="someone/fork")
+    assert "repo=https%3A%2F%2Fgithub.com%2Fsomeone%2Ffork&branch=spring&urlpath=lab%2Ftree%2Ffork%2F" in link
+    with pytest.raises(SystemExit) as exit_status:
+        hub.main(["hub.example.org"])
+    assert exit_status.value.code == 2
+    assert "error: hub: expected the hub's full address with https://" in capsys.readouterr().err  # no traceback
 
 
 @pytest.mark.slow
@@ -98,3 +109,33 @@ def test_the_readme_has_a_binder_badge_for_the_repository():
         f"https://mybinder.org/v2/gh/{helpers.REPOSITORY}/{helpers.BRANCH}"
         "?urlpath=lab%2Ftree%2Fnotebooks%2F00_setup.ipynb"
     )
+
+
+def test_preflight_hub_mode_says_what_is_missing(tmp_path, monkeypatch, capsys):
+    """`python -m tools.preflight --hub`: nbgitpuller installed, the repository and its branch reachable, else a
+    message that says what to do (offline included), never a traceback."""
+    import importlib.util
+
+    from test_colab import git
+
+    from tools import preflight
+
+    work, origin = tmp_path / "work", tmp_path / "origin.git"
+    work.mkdir()
+    (work / "README.md").write_text("workshop")
+    git("init", "--quiet", cwd=work)
+    git("add", ".", cwd=work)
+    git("commit", "--quiet", "-m", "workshop", cwd=work)
+    git("clone", "--quiet", "--bare", str(work), str(origin))
+    installed = importlib.util.find_spec("nbgitpuller") is not None  # not a requirement: either way is tested
+    assert preflight.hub_checks(str(origin), "main") is installed
+    out = capsys.readouterr().out
+    assert f"{origin} (main) reachable" in out and ("installed" if installed else "MISSING: add `pip install") in out
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())  # as on a hub with nbgitpuller
+    assert preflight.hub_checks(str(origin), "main")
+    assert not preflight.hub_checks(str(origin), "spring")
+    assert "NO BRANCH 'spring'" in capsys.readouterr().out
+    assert not preflight.hub_checks(str(tmp_path / "missing.git"), "main")  # as offline: git cannot reach it
+    out = capsys.readouterr().out
+    assert "UNREACHABLE" in out and "need the network" in out and "Traceback" not in out

@@ -41,7 +41,8 @@ def test_prose_is_split_into_core_and_optional_and_the_agenda_adds_it_up(tmp_pat
         cells=[
             nbformat.v4.new_markdown_cell("# Title\n\nfive words of core prose"),  # 7 words
             nbformat.v4.new_markdown_cell("### Exercise 1: x (about 10 minutes)"),  # 7 words
-            nbformat.v4.new_code_cell("# Going further: in code, not a heading"),
+            nbformat.v4.new_code_cell("# Going further: in code, not a heading"),  # the first: the setup cell
+            nbformat.v4.new_code_cell("x = 1\n\n# a comment is not walked through\ny = x\nprint(y)"),  # 3 lines
             nbformat.v4.new_markdown_cell("three more words\n\n## Going further (optional)\n\nfour optional words"),
             nbformat.v4.new_markdown_cell("### Exercise 2 (about 5 minutes)\n\n## Optional: not a second split"),
         ]
@@ -54,11 +55,29 @@ def test_prose_is_split_into_core_and_optional_and_the_agenda_adds_it_up(tmp_pat
     nbformat.write(nb, path)
     plan = preflight.lesson_plan(path, run_seconds=60.0)
     assert (plan["core_words"], plan["optional_words"], plan["core_exercise_min"]) == (17, 19, 10)
-    assert plan["core_min"] == 11 and plan["block_min"] == 30  # 17 words aloud + 10 min + 1 min run; + 10, up to 15s
+    assert plan["core_code_lines"] == 3 and plan["walk_min"] == 1  # 3 lines at 10 a minute, rounded up
+    assert plan["core_min"] == round(17 / 130 + 10 + 1) + 1 == 12 and plan["block_min"] == 30  # 12 + 10, up to 15s
     row, total = preflight.plan_table([plan]).splitlines()[2:]
-    assert row == "| 01_x.ipynb | 17 | 19 | 0 | 10 | 5 | 60 | 11 | 30 |"
-    assert total == "| **total** | 17 | 19 | 0 | 10 | | | 11 | 30 (0.5 h) |"
+    assert row == "| 01_x.ipynb | 17 | 19 | 0 | 10 | 5 | 3 | 1 | 60 | 12 | 30 |"
+    assert total == "| **total** | 17 | 19 | 0 | 10 | | 3 | 1 | | 12 | 30 (0.5 h) |"
     assert "| ≤ 25 |" in preflight.plan_table([preflight.lesson_plan(path)])  # no run time: the budget, a bound
+
+
+def test_over_budget_comes_with_advice(capsys):
+    rows = [{"notebook": "07_x.ipynb", "in_budget": False, "error": None},
+            {"notebook": "02_x.ipynb", "in_budget": True, "error": None}]
+    preflight.budget_advice(rows)
+    out = capsys.readouterr().out
+    assert "Over budget: 07_x.ipynb." in out and "02_x" not in out
+    assert "quiet machine" in out and "optional part" in out and "tools.room" in out
+    preflight.budget_advice(rows[1:])
+    assert capsys.readouterr().out == ""
+
+
+def test_the_browser_opens_the_learner_versions_too():
+    lessons = [ROOT / "notebooks" / "00_setup.ipynb", ROOT / "notebooks" / "02_attention.ipynb"]
+    names = preflight.learner_names(lessons)
+    assert names == ["00_setup.ipynb", "02_attention.ipynb", "student/02_attention.ipynb"]
 
 
 def test_a_fresh_run_is_compared_with_the_committed_outputs(tmp_path, capsys):

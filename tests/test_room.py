@@ -94,8 +94,8 @@ def test_curve_row_and_when_the_curve_goes_on():
         learner(i, seconds=s, slowest=(5, s / 2), peak_rss=900 * 2**20, cpu_seconds=s, threads=1)
         for i, s in ((1, 10.0), (2, 12.0))
     ]
-    row = room.curve_row(learners, MACHINE)
-    assert row == "| 00_setup.ipynb | 2 | 11.0 | 12.0 | 6.0 | 900 | 1024 | 3.0 | 97 | 12.0 | [1] | 2/2 | 2/2 |"
+    row = room.curve_row(learners, MACHINE, server_mib=110)
+    assert row == "| 00_setup.ipynb | 2 | 11.0 | 12.0 | 6.0 | 900 | 1024 | 3.0 | 97 | 12.0 | [1] | 2/2 | 2/2 | 1010 |"
     assert row.count("|") == room.CURVE_HEADER.splitlines()[0].count("|")
     assert room.next_k_fits(2, MACHINE)  # 1 GiB each: 4 more fit in 24 GiB
     assert not room.next_k_fits(8, {**MACHINE, "memory_peak_gib": 11.0})  # 1.25 GiB each: 16 would need 21 GiB
@@ -164,13 +164,16 @@ def test_the_curve_doubles_k_while_memory_allows_and_writes_its_table(monkeypatc
         return [learner(i, **figures) for i in range(1, k + 1)], {**MACHINE, "memory_peak_gib": 1.0 + 1.5 * k}
 
     monkeypatch.setattr(room, "run_room", fake_room)
+    monkeypatch.setattr(room, "jupyter_server_mib", lambda: 110.0)
     out = tmp_path / "curve.md"
     assert room.curve([SETUP], ks=[1, 2], max_k=32, out=out)
     assert rooms == [1, 2, 4, 8]
     table = out.read_text().splitlines()
     assert table[0].startswith("Measured with `python -m tools.room --curve` on ")
+    assert table[0].endswith("one learner's idle JupyterLab server: 110 MiB.")
     assert table[2:4] == room.CURVE_HEADER.splitlines() and len(table) == 4 + 4
     assert table[-1].startswith("| 00_setup.ipynb | 8 | 40.0 | 40.0 | 2.0 | 800 | 1536 | 13.0 |")
+    assert table[-1].endswith("| 910 |")  # the learner's server and one kernel: the per-user limit's floor
     rooms.clear()
-    room.curve([SETUP], ks=[1], max_k=2)
+    room.curve([SETUP], ks=[1], max_k=2)  # still the fake server
     assert rooms == [1, 2]  # --max-k stops the doubling

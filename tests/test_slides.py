@@ -1,6 +1,7 @@
 """Every lesson builds a reveal.js deck of its core path (in memory, nothing written to notebooks/): title slide first,
 every figure of the core, nothing fetched from the web; and, where playwright and a Chromium are installed, a deck
-opened in a browser with the network blocked shows its title, renders a formula and a figure."""
+opened in a browser with the network blocked shows its title, renders a formula and a figure, and the right arrow
+alone walks every slide and every number, none of them running off the window."""
 
 import html
 import pathlib
@@ -13,8 +14,6 @@ from tools import notebooks as tools
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-
-
 
 
 def text_of(fragment):
@@ -144,3 +143,62 @@ def test_a_deck_opened_offline_shows_its_title_a_formula_and_a_figure(tmp_path):
         browser.close()
     assert errors == []
     assert [url for url in requests if not url.startswith(("file:", "data:"))] == [], "the deck fetched from the web"
+
+
+# After each press of the right arrow: where we are, the slide's box on screen, and the number just shown (if any).
+WHERE = """() => {
+  const slide = Reveal.getCurrentSlide(), box = slide.getBoundingClientRect();
+  const shown = slide.querySelector('.fragment.current-fragment');
+  const part = shown && shown.getBoundingClientRect();
+  return {h: Reveal.getIndices().h, v: Reveal.getIndices().v || 0, top: box.top, bottom: box.bottom,
+          content: slide.scrollHeight, visible: slide.clientHeight, overflow: getComputedStyle(slide).overflowY,
+          shown: part && {top: part.top, bottom: part.bottom},
+          end: Reveal.isLastSlide() && !Reveal.availableFragments().next};
+}"""
+
+
+# 02: stacked figures, a tall title slide, slides taller than the window. Every deck passed once (see the commit).
+STEPPED = ["02_attention"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", STEPPED)
+def test_the_right_arrow_walks_every_slide_and_none_runs_off_the_window(tmp_path, lesson):
+    sync_playwright, executable = browser_or_skip()
+    deck = tmp_path / f"{lesson}.slides.html"
+    deck.write_text(tools.build_slides(nbformat.read(ROOT / "notebooks" / f"{lesson}.ipynb", as_version=4)))
+    height = 800
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        context = browser.new_context(offline=True, viewport={"width": 1280, "height": height})
+        local = lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort()  # noqa: E731
+        context.route("**/*", local)
+        page = context.new_page()
+        page.goto(deck.as_uri())
+        page.wait_for_function("window.Reveal && Reveal.isReady() && window.MathJax && MathJax.startup", timeout=30_000)
+        page.evaluate("MathJax.startup.promise")
+        page.evaluate("Reveal.configure({transition: 'none'})")
+        total = page.evaluate("Reveal.getTotalSlides()")
+        visited, problems, tallest, presses = set(), [], 0, 0
+        while True:
+            at = page.evaluate(WHERE)
+            visited.add((at["h"], at["v"]))
+            tallest = max(tallest, at["content"])
+            where = f"slide {at['h']}.{at['v']} after {presses} presses"
+            if at["top"] < -1 or at["bottom"] > height + 1:
+                problems.append(f"{where}: runs off the window ({at['top']:.0f} to {at['bottom']:.0f} px)")
+            if at["content"] > at["visible"] + 1 and at["overflow"] not in ("auto", "scroll"):
+                problems.append(f"{where}: {at['content']} px of content in {at['visible']} px, and it does not scroll")
+            if at["shown"] and not at["top"] - 1 <= at["shown"]["bottom"] <= at["bottom"] + 1:
+                problems.append(f"{where}: the output just shown is out of view")
+            if len(problems) > len(list(tmp_path.glob("*.png"))):
+                page.screenshot(path=str(tmp_path / f"problem-{presses}.png"))
+            if at["end"] or presses > 500:
+                break
+            page.keyboard.press("ArrowRight")
+            presses += 1
+        browser.close()
+    print(f"{lesson}: {len(visited)} of {total} slides reached in {presses} presses of the right arrow; "
+          f"tallest slide content {tallest} px, in a {height} px window (screenshots of problems: {tmp_path})")
+    assert problems == []
+    assert len(visited) == total, "the right arrow skipped slides stacked below another"

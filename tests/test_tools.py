@@ -95,3 +95,17 @@ def test_code_stats_counts_what_its_docstring_says(tmp_path):
         "    return x\n"  # 12 validation
     )
     assert code_stats.count(path) == (12, 7)
+
+
+def test_binders_torch_agrees_with_the_pins_or_says_what_differs():
+    def torch_pin(path):
+        (line,) = [x for x in (ROOT / path).read_text().splitlines() if x.startswith("torch==")]
+        return line.removeprefix("torch==").split("+")[0]
+
+    binder, pinned = torch_pin("binder/requirements.txt"), torch_pin("constraints.txt")
+    if binder != pinned:
+        note = (ROOT / "binder/requirements.txt").read_text()
+        assert f"constraints.txt ({pinned})" in note and "What it changes" in note, (
+            f"Binder installs torch {binder}, the pins {pinned}: make them agree or say in binder/requirements.txt "
+            "what the difference changes"
+        )

@@ -1,17 +1,34 @@
 """The links that hand the workshop to a room: nbgitpuller for a JupyterHub, and the Binder badge.
 
-    python -m tools.hub https://hub.example.org [--branch BRANCH] [--notebook 02_attention.ipynb] [--app lab]
+    python -m tools.hub https://hub.example.org [--repository OWNER/NAME] [--branch BRANCH]
+                        [--notebook 02_attention.ipynb] [--app lab]
 
-prints the nbgitpuller link for that hub: a learner who opens it is logged in, the repository (helpers.REPOSITORY,
-branch helpers.BRANCH unless given) is cloned into their home folder (or updated, keeping their own edits), and the
-notebook opens in JupyterLab. The hub needs nbgitpuller installed in the learners' image (docs/INSTRUCTOR.md).
+prints the nbgitpuller link for that hub: a learner who opens it is logged in, the repository (helpers.REPOSITORY
+and helpers.BRANCH unless given) is cloned into their home folder (or updated, keeping their own edits), and the
+notebook opens in JupyterLab: its learner version (notebooks/student/) where it has one. The hub needs nbgitpuller
+installed in the learners' image (docs/INSTRUCTOR.md).
 """
 
 import argparse
+import pathlib
+import re
 import sys
 import urllib.parse
 
 import helpers
+
+NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def learner_path(notebook):
+    """The path under notebooks/ a learner opens: the learner version where there is one (exercises without their
+    solutions), else the lesson itself (00_setup has no exercises). A name that is in neither is refused."""
+    name = notebook.removeprefix("student/")
+    for path in (f"student/{name}", name):
+        if (NOTEBOOKS / path).is_file():
+            return path
+    known = ", ".join(sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")))
+    raise ValueError(f"notebook: no {notebook!r} in notebooks/; the lessons are {known}")
 
 
 def repository_url(repository=None):
@@ -28,10 +45,15 @@ def nbgitpuller_link(hub, branch=None, notebook="00_setup.ipynb", app="lab", rep
     URL-encoded (as its link generator does, '/' included)."""
     parts = urllib.parse.urlsplit(hub)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"hub: expected the hub's address, like https://hub.example.org, got {hub!r}")
+        raise ValueError(
+            f"hub: expected the hub's full address with https:// (the address learners log in at), like "
+            f"https://hub.example.org, got {hub!r}"
+        )
     if app not in ("lab", "tree"):
         raise ValueError(f"app: expected 'lab' (JupyterLab) or 'tree' (the classic file view), got {app!r}")
-    path = f"{folder(repository)}/notebooks/{notebook}"
+    if repository is not None and not re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
+        raise ValueError(f"repository: expected OWNER/NAME on GitHub, like someone/my-fork, got {repository!r}")
+    path = f"{folder(repository)}/notebooks/{learner_path(notebook)}"
     query = {
         "repo": repository_url(repository),
         "branch": branch or helpers.BRANCH,
@@ -50,11 +72,15 @@ def binder_link(branch=None, notebook="00_setup.ipynb", repository=None):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("hub", help="the hub's address, e.g. https://hub.example.org")
+    parser.add_argument("--repository", help=f"OWNER/NAME on GitHub, e.g. a fork (default {helpers.REPOSITORY})")
     parser.add_argument("--branch", help=f"default: helpers.BRANCH ({helpers.BRANCH})")
     parser.add_argument("--notebook", default="00_setup.ipynb", help="the notebook to open (default 00_setup.ipynb)")
     parser.add_argument("--app", default="lab", choices=["lab", "tree"])
     args = parser.parse_args(argv)
-    print(nbgitpuller_link(args.hub, args.branch, args.notebook, args.app))
+    try:
+        print(nbgitpuller_link(args.hub, args.branch, args.notebook, args.app, args.repository))
+    except ValueError as error:
+        parser.error(str(error))  # a message and exit status 2, no traceback
 
 
 if __name__ == "__main__":

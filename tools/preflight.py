@@ -4,6 +4,8 @@
     python -m tools.preflight 00_setup.ipynb    only the notebooks named
     python -m tools.preflight --no-browser      leave out the real-browser run
     python -m tools.preflight --browser-only    only the real-browser run
+    python -m tools.preflight --hub             also check what a JupyterHub's nbgitpuller link needs (run it in a
+                                                learner's server on the hub)
     python -m tools.preflight --agenda          only the agenda: words, minutes, blocks (runs nothing;
                                                 --times report.json takes run times from a --json report)
 
@@ -13,10 +15,12 @@
    compared with the committed ones (tools/outputs.py): numbers alone differing is this machine's rounding
    (expected off the reference's CPU), any other difference fails;
 3. the learner versions in notebooks/student/ regenerated in memory and compared with the committed ones;
-4. where a Chromium and the optional `playwright` package are installed: each notebook opened in a real JupyterLab
-   (on a temporary copy of the workshop, so nothing is saved into it), Run All Cells, and a check that every cell
-   ran, no error or stderr output is shown, and the progress bars came up as widgets; a screenshot of each goes
-   to --screenshots. Without a browser this step is skipped with a message saying what to install.
+4. where a Chromium and the optional `playwright` package are installed: each notebook and its learner version
+   opened in a real JupyterLab (on a temporary copy of the workshop, so nothing is saved into it), Run All Cells, and
+   a check that every cell ran, no error or stderr output is shown, and the progress bars came up as widgets; a
+   screenshot of each goes to --screenshots. Without a browser this step is skipped with a message saying what to
+   install;
+5. with --hub: that nbgitpuller is installed and that this server reaches the repository and its branch.
 
 Ends with the agenda tables in markdown, ready to paste into docs/INSTRUCTOR.md: measured figures per notebook, and
 per lesson the words of its core path and of its optional part, its exercise minutes (the lesson's own estimates)
@@ -100,6 +104,9 @@ class KernelMeter:
 
 
 ALOUD_WORDS_PER_MIN = 130  # prose read aloud
+# Walking the room through code already written: an estimate, not a measurement (live-coding is slower: live-code
+# only what docs/INSTRUCTOR.md's notes say). Comment-only and blank lines are not counted.
+CODE_LINES_PER_MIN = 10
 QUESTIONS_MIN = 10  # per block, for questions and the room's predictions; a block is a multiple of 15 minutes
 
 
@@ -129,6 +136,12 @@ def exercise_minutes(nb, part=None):
     return sum(int(m) for text in texts for m in ESTIMATE.findall(text))
 
 
+def core_code_lines(nb):
+    """Lines of code on the core path an instructor walks through: not the setup cell, blanks or comments."""
+    cells = [c.source for c in nb.cells[: tools.optional_start(nb)] if c.cell_type == "code"][1:]
+    return sum(bool(line.strip()) and not line.lstrip().startswith("#") for src in cells for line in src.splitlines())
+
+
 def lesson_plan(path, run_seconds=None):
     """Words, exercise minutes and run time of one lesson, and the minutes its core path needs in the room."""
     nb = nbformat.read(path, as_version=4)
@@ -142,8 +155,12 @@ def lesson_plan(path, run_seconds=None):
         "optional_exercise_min": exercise_minutes(nb, "optional"),
         "run_s": run_s,
         "run_measured": run_seconds is not None,
+        "core_code_lines": core_code_lines(nb),
     }
-    plan["core_min"] = round(plan["core_words"] / ALOUD_WORDS_PER_MIN + plan["core_exercise_min"] + run_s / 60)
+    plan["walk_min"] = -(-plan["core_code_lines"] // CODE_LINES_PER_MIN)
+    plan["core_min"] = plan["walk_min"] + round(
+        plan["core_words"] / ALOUD_WORDS_PER_MIN + plan["core_exercise_min"] + run_s / 60
+    )
     plan["block_min"] = -(-(plan["core_min"] + QUESTIONS_MIN) // 15) * 15
     return plan
 
@@ -152,21 +169,23 @@ def plan_table(plans):
     """The agenda in markdown: what each lesson's core path needs, and the block that holds it."""
     lines = [
         f"| notebook | core words | optional words | read aloud (min, {ALOUD_WORDS_PER_MIN} words/min) | core "
-        f"exercises (min) | optional exercises (min) | run (s) | core path (min) | block (min, + {QUESTIONS_MIN} for "
-        "questions) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"exercises (min) | optional exercises (min) | core code lines | code walk-through (min, {CODE_LINES_PER_MIN} "
+        f"lines/min, estimate) | run (s) | core path (min) | block (min, + {QUESTIONS_MIN} for questions) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for p in plans:
         run = f"{p['run_s']:.0f}" if p["run_measured"] else f"≤ {p['run_s']:.0f}"
         lines.append(
             f"| {p['notebook']} | {p['core_words']} | {p['optional_words']} | "
             f"{p['core_words'] / ALOUD_WORDS_PER_MIN:.0f} | {p['core_exercise_min']} | {p['optional_exercise_min']} | "
-            f"{run} | {p['core_min']} | {p['block_min']} |"
+            f"{p['core_code_lines']} | {p['walk_min']} | {run} | {p['core_min']} | {p['block_min']} |"
         )
-    total = [sum(p[key] for p in plans) for key in ("core_words", "optional_words", "core_exercise_min")]
+    keys = ("core_words", "optional_words", "core_exercise_min", "core_code_lines", "walk_min")
+    total = [sum(p[key] for p in plans) for key in keys]
     hours = sum(p["block_min"] for p in plans) / 60
     lines.append(
-        f"| **total** | {total[0]} | {total[1]} | {total[0] / ALOUD_WORDS_PER_MIN:.0f} | {total[2]} | | | "
+        f"| **total** | {total[0]} | {total[1]} | {total[0] / ALOUD_WORDS_PER_MIN:.0f} | {total[2]} | | {total[3]} | "
+        f"{total[4]} | | "
         f"{sum(p['core_min'] for p in plans)} | {sum(p['block_min'] for p in plans)} ({hours:.1f} h) |"
     )
     return "\n".join(lines)
@@ -243,6 +262,57 @@ def students_in_sync(paths):
     return ok
 
 
+def budget_advice(rows):
+    """What to do when a notebook ran over its budget (the budgets are for a quiet 2-core machine)."""
+    over = [r["notebook"] for r in rows if not r["in_budget"] and not r["error"]]
+    if not over:
+        return
+    cores = os.cpu_count() or 1
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    busy = f" This machine's load is {load:.1f} on {cores} cores right now." if load is not None else ""
+    print(
+        f"\nOver budget: {', '.join(over)}. The budgets are for a quiet 2-core machine.{busy}\n"
+        "- If anything else was running (other users, a test suite, a browser), rerun on a quiet machine first.\n"
+        "- If it stays over: nothing fails, learners only wait longer. In the room, start the slow training cells\n"
+        "  while you explain the cells before them, and leave the lesson's optional part (its 'Going further'\n"
+        "  section, which no core cell needs) for after the workshop.\n"
+        "- On a shared server, check the cores per learner (docs/INSTRUCTOR.md, Room sizing: python -m tools.room)."
+    )
+
+
+def hub_checks(repository_url=None, branch=None):
+    """What the nbgitpuller link needs on the hub: nbgitpuller installed, and the repository's branch reachable."""
+    import importlib.util
+
+    import helpers
+
+    ok = importlib.util.find_spec("nbgitpuller") is not None
+    print("nbgitpuller                      " + ("installed" if ok else "MISSING: add `pip install nbgitpuller` to the "
+          "learners' image (a server extension: without it the link answers 404)"))
+    url, branch = repository_url or f"https://github.com/{helpers.REPOSITORY}", branch or helpers.BRANCH
+    try:
+        found = subprocess.run(["git", "ls-remote", "--heads", url, branch], capture_output=True, text=True,
+                               timeout=30, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    except (OSError, subprocess.TimeoutExpired) as error:
+        found = subprocess.CompletedProcess([], 1, "", str(error))
+    if found.returncode != 0:
+        why = (found.stderr.strip().splitlines() or ["no answer"])[-1]
+        print(f"repository                       UNREACHABLE: {url} ({why}). The hub's servers need the network to "
+              "reach it (outbound HTTPS to github.com), and the repository must be public.")
+        return False
+    if not found.stdout.strip():
+        print(f"repository                       NO BRANCH {branch!r} in {url}: push it, or pass --branch to tools.hub")
+        return False
+    print(f"repository                       {url} ({branch}) reachable")
+    return ok
+
+
+def learner_names(paths):
+    """The notebooks the browser opens: each lesson, then its learner version where it has one."""
+    names = [p.name for p in paths]
+    return names + [f"student/{p.name}" for p in paths if (tools.STUDENT / p.name).exists()]
+
+
 def find_browser():
     for name in (os.environ.get("WORKSHOP_CHROMIUM"), *BROWSERS):
         found = name and shutil.which(name)
@@ -256,7 +326,7 @@ def find_browser():
 def lab_copy(folder):
     """The workshop copied to `folder`, with JupyterLab settings that render every cell and show no news."""
     for part in ("helpers", "data", "notebooks"):
-        ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "student")
+        ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
         shutil.copytree(ROOT / part, folder / part, ignore=ignore)
     settings = {
         "notebook-extension/tracker": {"windowingMode": "none"},  # cells off screen stay in the page, to be checked
@@ -301,9 +371,9 @@ def browser_run(paths, executable, screenshots, timeout=600):
             wait_for_server(server, port, token, folder / "lab.log")
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-                for path in paths:
+                for name in learner_names(paths):
                     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                    rows.append(run_in_lab(page, port, token, path.name, screenshots, timeout))
+                    rows.append(run_in_lab(page, port, token, name, screenshots, timeout))
                     page.close()
                     shut_down_kernels(port, token)  # one kernel at a time, as on a learner's laptop
                 browser.close()
@@ -342,7 +412,7 @@ def shut_down_kernels(port, token):
 
 def run_in_lab(page, port, token, name, screenshots, timeout):
     """Open one notebook, clear it, Run All Cells, wait for the last cell; report what the page shows."""
-    stem = pathlib.Path(name).stem
+    stem = name.removesuffix(".ipynb").replace("/", "-")  # student/02_x.ipynb: student-02_x
     # A workspace of its own, reset: only this notebook open, so every selector below sees only its cells.
     page.goto(f"http://127.0.0.1:{port}/lab/workspaces/preflight-{stem}/tree/notebooks/{name}?reset&token={token}")
     page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=60_000)
@@ -370,10 +440,11 @@ def run_in_lab(page, port, token, name, screenshots, timeout):
         if finished or (errors and "[*]:" not in prompts):
             break
     seconds = time.perf_counter() - start
+    explorers = step_explorers(page, screenshots / stem) if finished else []
     stderr = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
     broken_widgets = page.get_by_text("Error displaying widget").count()
     widgets = page.evaluate("window.widgetsSeen")
-    page.screenshot(path=str(screenshots / f"{pathlib.Path(name).stem}.png"))
+    page.screenshot(path=str(screenshots / f"{stem}.png"))
     ran = sum(bool(re.fullmatch(r"\[\d+\]:", p)) for p in prompts)
     row = {
         "notebook": name,
@@ -382,15 +453,47 @@ def run_in_lab(page, port, token, name, screenshots, timeout):
         "stderr_or_errors": [s[:200] for s in stderr],
         "progress_widgets": widgets,
         "broken_widgets": broken_widgets,
+        "explorers_redrawn_s": explorers,
     }
-    row["ok"] = finished and not stderr and not broken_widgets
+    row["ok"] = finished and not stderr and not broken_widgets and None not in explorers
     status = "ok" if row["ok"] else "FAILED"
+    times = ", ".join("never" if t is None else f"{t:.2f} s" for t in explorers)
+    redraws = f"explorers redrawn in {times}  " if explorers else ""
     print(
         f"{name:<32} {seconds:6.1f} s in the browser  cells {row['cells_run']}  progress widgets seen {widgets}  "
+        f"{redraws}"
         f"{status}{'  ' + stderr[0][:200] if stderr else ''}",
         flush=True,
     )
     return row
+
+
+def step_explorers(page, screenshot_stem, wait_s=10):
+    """Move the first control of each explorer (helpers.explore) once, as a learner would: seconds until its
+    figure was redrawn in the page (kernel round trip included), or None if it never was. A screenshot of each."""
+    cells = page.locator(".jp-CodeCell").filter(has=page.locator(".widget-slider, .widget-dropdown, .widget-checkbox"))
+    redrawn = []
+    for i in range(cells.count()):
+        cell = cells.nth(i)
+        cell.scroll_into_view_if_needed()
+        image = cell.locator(".jp-OutputArea-output img").first
+        before = image.get_attribute("src")
+        control = cell.locator(".noUi-handle, select, input[type=checkbox]").first
+        start = time.perf_counter()
+        if control.evaluate("e => e.tagName") == "SELECT":
+            options = control.locator("option").all_inner_texts()
+            control.select_option(label=options[-1] if control.input_value() != options[-1] else options[0])
+        elif control.get_attribute("type") == "checkbox":
+            control.click()
+        else:  # a slider's handle: one step, away from the end it may sit at
+            control.focus()
+            at_end = control.get_attribute("aria-valuenow") == control.get_attribute("aria-valuemax")
+            page.keyboard.press("ArrowLeft" if at_end else "ArrowRight")
+        while image.get_attribute("src") == before and time.perf_counter() - start < wait_s:
+            page.wait_for_timeout(20)
+        redrawn.append(None if image.get_attribute("src") == before else round(time.perf_counter() - start, 2))
+        cell.screenshot(path=f"{screenshot_stem}-explorer-{i + 1}.png")
+    return redrawn
 
 
 def agenda(rows):
@@ -416,6 +519,7 @@ def main(argv=None):
     parser.add_argument("--json", type=pathlib.Path, help="also write every figure measured to this JSON file")
     parser.add_argument("--agenda", action="store_true", help="only print the agenda (words, minutes); runs nothing")
     parser.add_argument("--times", type=pathlib.Path, help="with --agenda: run times from a --json report")
+    parser.add_argument("--hub", action="store_true", help="also check nbgitpuller and that the repository answers")
     args = parser.parse_args(argv)
     paths = [
         (pathlib.Path(n) if pathlib.Path(n).exists() else tools.NOTEBOOKS / n).resolve() for n in args.notebooks
@@ -434,8 +538,13 @@ def main(argv=None):
         print("\n== notebooks, executed as the tests do")
         report["notebooks"] = run_notebooks(paths)
         ok &= not any(r["error"] or r["other_outputs"] for r in report["notebooks"])
+        budget_advice(report["notebooks"])
         print("\n== learner versions")
         ok &= students_in_sync(paths)
+
+    if args.hub:
+        print("\n== JupyterHub: what the nbgitpuller link needs")
+        ok &= hub_checks()
 
     print("\n== real browser")
     executable = None if args.no_browser else find_browser()

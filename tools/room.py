@@ -4,6 +4,10 @@
     python -m tools.room --curve          K = 1, 2, 4, 8 (then 16, 32 while memory allows) for 02, 05 and 07,
                                           ending with a markdown table for docs/INSTRUCTOR.md (--out FILE too)
 
+The curve also measures, once, the memory of one idle JupyterLab server (each learner on a hub has their own, beside
+their kernels) and gives per row what one learner's server and kernel hold together: the floor of the per-user
+memory limit a hub sets.
+
 Each learner is a kernel of its own running the whole notebook (nbclient, as tools/notebooks.py runs it), the way a
 JupyterHub gives every learner a server. Per learner: seconds from its first cell to its last, the slowest cell,
 the kernel's peak memory (RSS) and CPU seconds, the torch threads it computed with, whether every cell ran without
@@ -21,10 +25,13 @@ import copy
 import dataclasses
 import os
 import pathlib
+import secrets
 import signal
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -237,8 +244,30 @@ def report(learners, machine):
     return "\n".join(lines)
 
 
-def curve_row(learners, machine):
-    """One line of the curve: K learners on one notebook."""
+def jupyter_server_mib():
+    """The memory (RSS, MiB) of one idle JupyterLab server, as each learner on a hub has, without kernels."""
+    from tools.preflight import wait_for_server
+
+    with tempfile.TemporaryDirectory() as folder, open(pathlib.Path(folder) / "lab.log", "w") as log:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        token = secrets.token_hex(16)
+        command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--port-retries=0",
+                   f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={folder}"]
+        command += ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_server(server, port, token, pathlib.Path(folder) / "lab.log")
+            time.sleep(2)  # let it settle after its first answer
+            return psutil.Process(server.pid).memory_info().rss / 2**20
+        finally:
+            server.terminate()
+            server.wait(30)
+
+
+def curve_row(learners, machine, server_mib):
+    """One line of the curve: K learners on one notebook; server_mib: one learner's idle JupyterLab server."""
     k, seconds = len(learners), [one.seconds for one in learners]
     per_learner = (machine["memory_peak_gib"] - machine["memory_before_gib"]) / k
     slowest = max(one.slowest[1] for one in learners)
@@ -249,15 +278,16 @@ def curve_row(learners, machine):
     return (
         f"| {learners[0].path.name} | {k} | {statistics.median(seconds):.1f} | {max(seconds):.1f} | {slowest:.1f} | "
         f"{peak_rss:.0f} | {per_learner * 1024:.0f} | {machine['memory_peak_gib']:.1f} | "
-        f"{machine['cpu_busy_percent']} | {cpu:.1f} | {threads} | {ran}/{k} | {same}/{k} |"
+        f"{machine['cpu_busy_percent']} | {cpu:.1f} | {threads} | {ran}/{k} | {same}/{k} | "
+        f"{server_mib + peak_rss:.0f} |"
     )
 
 
 CURVE_HEADER = (
     "| notebook | K | run time, median (s) | run time, slowest learner (s) | slowest cell (s) | peak RSS per kernel "
     "(MiB) | memory added per learner (MiB) | machine memory in use (GiB) | CPUs busy (%) | kernel CPU, max (s) | "
-    "torch threads | ran without error | same outputs |\n"
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"
+    "torch threads | ran without error | same outputs | per-user memory limit, at least (MiB: server + kernel) |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
 )
 
 
@@ -269,12 +299,13 @@ def next_k_fits(k, machine, margin=0.8):
 
 def curve(paths, ks=CURVE_KS, max_k=32, timeout=600, out=None):
     rows, ok, start = [], True, time.perf_counter()
+    server_mib = jupyter_server_mib()
     for path in paths:
         k_list, k = list(ks), None
         while k_list:
             k = k_list.pop(0)
             learners, machine = run_room(path, k, timeout)
-            rows.append(curve_row(learners, machine))
+            rows.append(curve_row(learners, machine, server_mib))
             print(rows[-1], flush=True)
             ok &= all(learner.ok for learner in learners)
             if not k_list and 2 * k <= max_k and next_k_fits(k, machine):
@@ -282,7 +313,8 @@ def curve(paths, ks=CURVE_KS, max_k=32, timeout=600, out=None):
     machine = psutil.virtual_memory().total / 2**30
     table = (
         f"Measured with `python -m tools.room --curve` on {psutil.cpu_count()} cores and {machine:.0f} GiB, "
-        f"{time.strftime('%Y-%m-%d')}, in {time.perf_counter() - start:.0f} s.\n\n"
+        f"{time.strftime('%Y-%m-%d')}, in {time.perf_counter() - start:.0f} s; one learner's idle JupyterLab server: "
+        f"{server_mib:.0f} MiB.\n\n"
         + CURVE_HEADER
         + "\n"
         + "\n".join(rows)

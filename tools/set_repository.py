@@ -2,8 +2,9 @@
 
     python tools/set_repository.py OWNER/NAME [BRANCH]      (or python -m tools.set_repository ...)
 
-Rewrites helpers/__init__.py (REPOSITORY, BRANCH), the setup cell's REPO_URL (tools/setup_cell.py and every
-notebook's first code cell, learner versions included), every notebook's badge, and the README.
+Rewrites helpers/__init__.py (REPOSITORY, BRANCH), the setup cell's REPO_URL and BRANCH (what Colab clones:
+tools/setup_cell.py and every notebook's first code cell, learner versions included), every notebook's badge, and
+the README.
 tests/test_notebooks_meta.py checks that they all agree.
 """
 
@@ -27,6 +28,7 @@ def main(argv):
     def rewrite(text):
         text = text.replace(f"github/{old}/blob/{old_branch}/", f"github/{new}/blob/{branch}/")
         text = text.replace(f"mybinder.org/v2/gh/{old}/{old_branch}?", f"mybinder.org/v2/gh/{new}/{branch}?")
+        text = re.sub(r'^BRANCH = ".*"$', f'BRANCH = "{branch}"', text, flags=re.M)  # the setup cell's
         return text.replace(f"https://github.com/{old}", f"https://github.com/{new}")
 
     source = init.read_text().replace(f'REPOSITORY = "{old}"', f'REPOSITORY = "{new}"')

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 REPO_URL = "https://github.com/transformer-fundamentals/transformer-fundamentals"
+BRANCH = "main"
 here = pathlib.Path.cwd()
 if "google.colab" in sys.modules:  # Colab starts empty: fetch the repository once, keep Colab's own torch
     here = pathlib.Path(os.environ.get("WORKSHOP_COLAB_DIR", "/content")) / REPO_URL.rsplit("/", 1)[-1]
@@ -15,13 +16,16 @@ if "google.colab" in sys.modules:  # Colab starts empty: fetch the repository on
         shutil.rmtree(partial, ignore_errors=True)
         shutil.rmtree(here, ignore_errors=True)  # what an interrupted clone by an older version of this cell left
         clone = subprocess.run(
-            ["git", "clone", "--quiet", "--depth=1", REPO_URL, str(partial)], capture_output=True, text=True
+            ["git", "clone", "--quiet", "--depth=1", "--branch", BRANCH, REPO_URL, str(partial)],
+            capture_output=True,
+            text=True,
         )
         if clone.returncode != 0:  # a short message, not a traceback through subprocess
             raise RuntimeError(
-                f"git could not clone {REPO_URL}:\n{clone.stderr.strip()}\n"
-                "Working from a fork? Put its URL in REPO_URL above (tools/set_repository.py OWNER/NAME does it in "
-                "every notebook) and make sure the repository is public."
+                f"git could not clone {REPO_URL} (branch {BRANCH}):\n{clone.stderr.strip()}\n"
+                "Is this runtime online? The first run needs the network to reach the repository. If it is, check "
+                "that the repository is public and has that branch; a fork sets both with "
+                "tools/set_repository.py OWNER/NAME BRANCH."
             )
         partial.rename(here)
 root = next((p for p in (here, *here.parents) if (p / "helpers" / "__init__.py").exists()), None)

@@ -19,7 +19,7 @@ parametrized list (tests/checker_testing.py: Passes, Fails, robustness). A predi
 `check_prediction(name, guess, measured)`, whose explanation the module registers in `WHY`.
 '''
 
-from .attention import check_attention, check_attention_mask, check_causal_mask, check_merge_heads, check_split_heads
+from .attention import check_attention, check_causal_mask, check_merge_heads, check_split_heads
 from .capstone import check_forward_with_cache, check_gpt_causal, check_gpt_equal, check_gpt_shapes, yours_or_reference
 from .core import Mistake, Verdict, check_function, check_prediction, compare, solution
 from .encoder_decoder import check_cross_attention, check_greedy_decode
@@ -31,7 +31,7 @@ from .setup import check_softmax
 from .skip import check_mean_pairwise_cosine, check_parallel_block, check_paths_by_length
 
 __all__ = [
-    "Mistake", "Verdict", "check_attention", "check_attention_mask", "check_bigram_loss", "check_causal_mask",
+    "Mistake", "Verdict", "check_attention", "check_bigram_loss", "check_causal_mask",
     "check_collapse_linear", "check_cross_attention", "check_function", "check_greedy_decode", "check_layer_norm",
     "check_mean_pairwise_cosine", "check_merge_heads", "check_mlp", "check_next_token_probs",
     "check_order_invariance", "check_parallel_block", "check_paths_by_length", "check_pre_norm_block",

@@ -1,7 +1,6 @@
-"""Checkers of notebook 02 (attention): dot-product attention, the causal and padding masks, splitting into heads."""
+"""Checkers of notebook 02 (attention): dot-product attention, the causal mask, splitting into heads."""
 
 import math
-from functools import partial
 
 import torch
 
@@ -119,51 +118,6 @@ def check_merge_heads(learner_fn):
                           "token's heads side by side, head 0's features first.",
                           error_hints=[("view size is not compatible", "after a transpose the tensor is not contiguous "
                                         "in memory, so .view fails there: use .reshape (or .contiguous().view).")])
-
-
-def _attention_mask(lengths, seq_len, causal, *, inverted=False, on_queries=False, both=False, upper=False):
-    """(batch, seq_len, seq_len) bool: True where query i may attend key j, and the classic slips."""
-    position = torch.arange(seq_len, device=lengths.device)
-    real_key = position[None, None, :] < lengths[:, None, None]  # (batch, 1, seq_k)
-    real_query = position[None, :, None] < lengths[:, None, None]  # (batch, seq_q, 1)
-    allowed = real_query.expand(-1, -1, seq_len) if on_queries else real_key.expand(-1, seq_len, -1)
-    if both:
-        allowed = allowed & real_query
-    if causal:
-        triangle = position[None, :] >= position[:, None] if upper else position[None, :] <= position[:, None]
-        allowed = allowed & triangle
-    return ~allowed if inverted else allowed
-
-
-def check_attention_mask(learner_fn):
-    """learner_fn(lengths (batch,), seq_len, causal) -> (batch, seq_len, seq_len) bool, True = may attend."""
-    cases = [
-        ("lengths [3, 1], seq_len=4, causal=False", (torch.tensor([3, 1]), 4, False)),
-        ("lengths [4, 2, 3], seq_len=4, causal=True", (torch.tensor([4, 2, 3]), 4, True)),
-        ("batch 1, no padding: lengths [5], seq_len=5, causal=True", (torch.tensor([5]), 5, True)),
-        ("lengths [2, 5], seq_len=6, causal=False", (torch.tensor([2, 5]), 6, False)),
-    ]
-    mistakes = [
-        Mistake("yours is True where attending is NOT allowed (torch.nn.MultiheadAttention's convention); here True "
-                "means 'may attend'.", partial(_attention_mask, inverted=True)),
-        Mistake("yours masks the padding QUERIES (rows) instead of the padding KEYS (columns): every query, real or "
-                "padding, must not read a padding key.", partial(_attention_mask, on_queries=True)),
-        Mistake("yours also blocks every key for the padding queries, so their rows are all False and the softmax has "
-                "nothing to average (helpers.attention refuses such a mask). Mask only the keys; what a padding query "
-                "computes is ignored anyway.", partial(_attention_mask, both=True)),
-        Mistake("with causal=True a query may also not look at later keys; yours ignores the causal flag.",
-                lambda lengths, n, causal: _attention_mask(lengths, n, False)),
-        Mistake("your causal part lets each query see the FUTURE: a query i may look at keys j up to i, the lower "
-                "triangle.", partial(_attention_mask, upper=True)),
-        Mistake("off by one: a sequence of length L has real tokens at positions 0 to L - 1.",
-                lambda lengths, n, causal: _attention_mask(lengths + 1, n, causal)),
-    ]
-    return check_function(learner_fn, _attention_mask, cases, "attention mask (padding and causal)", mistakes=mistakes,
-                          atol=0,
-                          nudge="one boolean matrix per sequence, a row per query and a column per key, True where "
-                          "looking is allowed. A key may be read only if it is a real token of that sequence, which "
-                          "its length decides; with the causal flag set, a query also may not look at later keys. Both "
-                          "conditions must hold.")
 
 
 WHY.update({

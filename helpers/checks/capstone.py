@@ -6,11 +6,9 @@ takes the reference's weights with load_state_dict and each of its parts can be 
 import contextlib
 import io
 import math
-import types
 
 import torch
 
-from ..language_model import forward_with_cache
 from ..layers import LayerNorm, TinyTransformer, attention, merge_heads, split_heads
 from .core import WHY, LearnerError, compare, describe, failed, run_learner, verdict
 
@@ -46,19 +44,56 @@ def _build(GPT, config, seed):
         raise LearnerError(f"your model's parameters do not match the reference's: unexpected {extra[:3]}, missing "
                            f"{missing[:3]}, other shapes {sorted(shapes)[:3]}. Keep the names and sizes of the given "
                            "__init__ methods.")
+    tied = {}
+    for k, v in model.named_parameters(remove_duplicate=False):
+        tied.setdefault(id(v), []).append(k)
+    tied = next((names for names in tied.values() if len(names) > 1), None)
+    if tied:
+        raise _Problem(f"your model uses one tensor as {' and '.join(tied)} (weights tied, as 07 showed with "
+                       "lm.tie_weights): the reference has two, so loading its weights wrote the second over the "
+                       "first", "leave them untied here: remove the line that ties them (the reference's head has "
+                       "its own matrix).")
     model.load_state_dict(reference.state_dict())
     return model.eval(), reference
 
 
+class _Problem(LearnerError):
+    """A learner's model that cannot be judged further, with the hint that names why."""
+
+    def __init__(self, message, hint):
+        super().__init__(message)
+        self.hint = hint
+
+
 def _run(model, ids):
+    """The learner's logits for ids, checked: a tensor (batch, seq, vocab) without nan; else _Problem saying why."""
     with torch.no_grad():
-        return run_learner(model, (ids,))
+        logits = run_learner(model, (ids,))
+    batch, seq = ids.shape
+    problem = compare(logits, torch.zeros(batch, seq, SMALL["vocab_size"]), atol=math.inf)
+    if problem and isinstance(logits, (tuple, list)):
+        raise _Problem(f"your GPT returned {describe(logits)}: {problem}", "return the logits alone, one tensor "
+                       "(batch, seq, vocab_size), not a (logits, loss) pair: the training loop computes the loss.")
+    if problem and isinstance(logits, torch.Tensor) and tuple(logits.shape) == (batch, SMALL["vocab_size"]):
+        raise _Problem(f"for token ids of shape {(batch, seq)}: {problem}", "return the logits of EVERY position, "
+                       "(batch, seq, vocab_size): training scores each position's next token (generation takes "
+                       "the last one itself).")
+    if problem and "nan" in problem:
+        at = int((~torch.isfinite(logits)).any(dim=(0, 2)).sum())
+        raise _Problem(f"your logits hold nan or inf values (at {at} of {seq} positions)", "nan comes from a "
+                       "softmax over a row of scores that are all minus infinity: every query may attend to its own "
+                       "position too (the mask keeps the diagonal).")
+    if problem:
+        raise _Problem(f"for token ids of shape {(batch, seq)}: {problem}", NUDGE)
+    return logits
 
 
 def _verdict(name, test, GPT, n_cases):
     """One verdict for test(GPT), which returns None when passed, else (problem, hint, the solution to point at)."""
     try:
         found = test(GPT)
+    except _Problem as problem:
+        return verdict(name, problem.message, problem.hint, stuck="GPT")
     except LearnerError as failure:
         return failed(name, failure, NUDGE, "GPT")
     return verdict(name, None, n_cases=n_cases) if found is None else verdict(name, *found[:2], stuck=found[2])
@@ -69,9 +104,7 @@ def check_gpt_shapes(GPT):
 
     def test(GPT):
         for ids in (_ids(2, 7, 11, seed=1), _ids(1, 1, 11, seed=2), _ids(3, 12, 11, seed=3)):
-            problem = compare(_run(_build(GPT, SMALL, seed=0)[0], ids), torch.zeros(*ids.shape, 11), atol=math.inf)
-            if problem:
-                return f"for token ids of shape {tuple(ids.shape)}: {problem}", NUDGE, "GPT"
+            _run(_build(GPT, SMALL, seed=0)[0], ids)  # a _Problem if the logits are no (batch, seq, vocab) tensor
 
     return _verdict("GPT shapes", test, GPT, n_cases=3)
 
@@ -80,16 +113,16 @@ def check_gpt_causal(GPT):
     """Changing the token at position t never changes the logits at positions before t."""
 
     def test(GPT):
-        model, ids = _build(GPT, SMALL, seed=4)[0], _ids(2, 10, 11, seed=5)
+        (model, reference), ids = _build(GPT, SMALL, seed=4), _ids(2, 10, 11, seed=5)
         for t in (9, 6, 1):
             changed = ids.clone()
             changed[:, t] = (changed[:, t] + 1) % 11
             moved = (_run(model, ids)[:, :t] - _run(model, changed)[:, :t]).abs().amax(dim=(0, 2))
             if (moved > 1e-5).any():
                 problem = f"changing token {t} changed the output at position {int((moved > 1e-5).nonzero()[0])}"
-                hint = ("an earlier position saw a later token: in every block, each query may attend only to keys "
-                        "at or before its own position, and the blocked scores must be set before the softmax.")
-                return f"{problem} (by up to {moved.max():.3g})", hint, "CausalSelfAttention"
+                where, hint = _locate(model, reference, ids)  # what differs from the reference says why
+                stuck = "CausalSelfAttention" if "attention" in where else "GPT"
+                return f"{problem} (by up to {moved.max():.3g}); the first difference is in {where}", hint, stuck
 
     return _verdict("GPT causality", test, GPT, n_cases=3)
 
@@ -97,18 +130,19 @@ def check_gpt_causal(GPT):
 # ----------------------------------------------------------------------------- equality, located part by part
 
 
-def _attention_variant(attn, x, scale=None, mask="causal"):
-    """The reference attention with one thing changed: the scale's d, or the mask (None, "future", "after")."""
+def _attention_variant(attn, x, scale=None, mask="causal", dim=-1):
+    """The reference attention with one thing changed: the scale's d, the softmax's dim, or the mask (None,
+    "future", "after": weights zeroed after the softmax, "zero": blocked scores set to 0)."""
     q, k, v = (split_heads(t, attn.n_heads) for t in attn.in_proj(x).chunk(3, dim=-1))
-    if scale is not None:
-        q = q * math.sqrt(q.shape[-1]) / scale  # attention() divides by sqrt(d_head): this divides by `scale`
     seq = x.shape[1]
     allowed = torch.ones(seq, seq, dtype=torch.bool).tril()
-    if mask == "after":  # the weights zeroed after the softmax: rows no longer sum to 1
-        weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1) * allowed
-        return attn.out_proj(merge_heads(weights @ v))
-    masks = {"causal": allowed, None: None, "future": allowed.T}
-    return attn.out_proj(merge_heads(attention(q, k, v, mask=masks[mask])[0]))
+    scores = q @ k.transpose(-2, -1) / (math.sqrt(q.shape[-1]) if scale is None else scale)
+    blocked = {"causal": ~allowed, "zero": ~allowed, "future": ~allowed.T}.get(mask, torch.zeros_like(allowed))
+    scores = scores.masked_fill(blocked, 0.0 if mask == "zero" else -math.inf)
+    weights = torch.softmax(scores, dim=dim)
+    if mask == "after":  # rows no longer sum to 1
+        weights = weights * allowed
+    return attn.out_proj(merge_heads(weights @ v))
 
 
 def _slip(got, slips, otherwise):
@@ -129,10 +163,16 @@ def _parts(seen, reference, ids):
         yield (f"block {i}", a_in, ref.norm1(x),
                [("the norm placement: the attention reads the stream itself; pre-norm reads norm1 of it.", x)],
                "the attention should read norm1 of the block's input (pre-norm).")
+        d_head = ref.attn.d_model // ref.attn.n_heads
         slips = [
             ("the attention scale: divide the scores by the square root of d_head, the width of ONE head, not of "
              "d_model.", dict(scale=math.sqrt(ref.attn.d_model))),
             ("the attention scale: the scores must be divided by the square root of d_head.", dict(scale=1.0)),
+            ("the attention scale: you divided by d_head itself; divide by its SQUARE ROOT.", dict(scale=d_head)),
+            ("the softmax runs over the queries (dim=-2): each query's weights over the KEYS must sum to 1, a "
+             "softmax over the last dimension.", dict(dim=-2)),
+            ("the mask: the blocked scores were set to 0 before the softmax, and a score of 0 still gets weight "
+             "(exp(0) = 1): set them to minus infinity, whose weight is exactly 0.", dict(mask="zero")),
             ("the mask: without it each position sees the future.", dict(mask=None)),
             ("the mask is upside down: a query may see keys at or BEFORE its position (below the diagonal).",
              dict(mask="future")),
@@ -143,7 +183,12 @@ def _parts(seen, reference, ids):
                [(hint, _attention_variant(ref.attn, a_in, **change)) for hint, change in slips],
                "the heads: q, k and v each split into n_heads slices of d_head features (the first d_head features "
                "for head 0), one attention per head, the heads side by side again, then out_proj.")
-        yield f"block {i}'s MLP", m_out, ref.mlp(m_in), [], "the MLP is fc_in, the GELU, then fc_out."
+        mlp = [("the GELU: yours is the tanh approximation (GELU(approximate='tanh'), GPT-2's); the reference, like "
+                "nn.GELU(), uses the exact one.", torch.nn.functional.gelu(ref.mlp.fc_in(m_in), approximate="tanh")),
+               ("the activation: the MLP uses the GELU, not the ReLU.", torch.relu(ref.mlp.fc_in(m_in))),
+               ("the activation: fc_in, then the GELU, then fc_out (yours has none).", ref.mlp.fc_in(m_in))]
+        yield (f"block {i}'s MLP", m_out, ref.mlp(m_in), [(hint, ref.mlp.fc_out(h)) for hint, h in mlp],
+               "the MLP is fc_in, the GELU, then fc_out.")
         h, residual = x + a_out, "the residual: attention's output is ADDED to the stream before the MLP reads it."
         yield (f"block {i}", m_in, ref.norm2(h),
                [("the norm placement: each sublayer has its own norm, norm2 before the MLP.", ref.norm1(h)),
@@ -161,17 +206,24 @@ def _parts(seen, reference, ids):
 
 def _locate(model, reference, ids):
     """(where, hint) for the first part of the learner's model that differs from the reference's on the same input."""
-    seen = {}
-    blocks = [f"blocks.{i}{s}" for i in range(len(reference.blocks)) for s in ("", ".attn", ".mlp")]
-    parts = ["final_norm", "head", *blocks]
+    seen, order = {}, []
+
+    def record(part, args, out):
+        seen[part] = (args[0] if args else None, out)
+        order.extend([int(part.split(".")[1])] if part.count(".") == 1 else [])
+
+    n = len(reference.blocks)
+    parts = ["final_norm", "head", *(f"blocks.{i}{s}" for i in range(n) for s in ("", ".attn", ".mlp"))]
     modules = dict(model.named_modules())
-    hooks = [modules[p].register_forward_hook(lambda m, a, out, p=p: seen.__setitem__(p, (a[0] if a else None, out)))
-             for p in parts if p in modules]
+    hooks = [modules[p].register_forward_hook(lambda m, a, out, p=p: record(p, a, out)) for p in parts if p in modules]
     try:
         _run(model, ids)
     finally:
         for h in hooks:
             h.remove()
+    if sorted(order) == list(range(n)) and order != sorted(order):
+        return "the order of the blocks", (f"your forward ran the blocks in the order {order}: run them in the order "
+                                           "of self.blocks, block 0 first (it reads the embeddings plus positions).")
     missing = sorted(set(parts) - set(seen))
     if missing == ["final_norm"]:
         return "the final norm and head", FINAL_NORM
@@ -216,47 +268,124 @@ def yours_or_reference(yours, reference, check):
 # ----------------------------------------------------------------------------- the KV cache
 
 
+def _cached(model, ids, cache, shift=0, past=None, swap=False, causal=True):
+    """lm.forward_with_cache with one known slip: the new tokens' positions start `shift` off, or at `past` (where
+    the learner thinks the cache ends); the cached keys and values read `swap`ped; `causal=False`: no mask among
+    the new tokens (on a chunk after the cache, that is a mask built for the prompt only)."""
+    cached, new = (cache[0]["k"].shape[2] if cache[0] else 0), ids.shape[1]
+    start = max((cached if past is None else past) + shift, 0)
+    x = model.token_embedding(ids) + model.positional(start + new)[start:]
+    allowed = torch.ones(new, cached + new, dtype=torch.bool)
+    allowed = allowed.tril(diagonal=cached) if causal else allowed
+    for block, kv in zip(model.blocks, cache, strict=True):
+        q, k, v = (split_heads(t, block.attn.n_heads) for t in block.attn.in_proj(block.norm1(x)).chunk(3, dim=-1))
+        if kv:
+            k, v = torch.cat([kv["v" if swap else "k"], k], dim=2), torch.cat([kv["k" if swap else "v"], v], dim=2)
+        kv["k"], kv["v"] = k, v
+        x = x + block.attn.out_proj(merge_heads(attention(q, k, v, mask=allowed)[0]))
+        x = x + block.mlp(block.norm2(x))
+    return model.head(model.final_norm(x))
+
+
+def _rows(model):
+    """Hooks counting the rows (tokens) each part of `model` reads: ({part: most rows in one call}, hooks)."""
+    rows, hooks = {}, []
+    for name, module in model.named_modules():
+        if isinstance(module, (torch.nn.Linear, torch.nn.Embedding, torch.nn.LayerNorm, LayerNorm)):
+            def count(m, args, out, name=name):
+                n = args[0].numel() if isinstance(m, torch.nn.Embedding) else args[0].shape[:-1].numel()
+                rows[name] = max(rows.get(name, 0), n)
+            hooks.append(module.register_forward_hook(count))
+    return rows, hooks
+
+
 def check_forward_with_cache(learner_fn):
     """learner_fn(model, ids (batch, t_new), cache) -> logits (batch, t_new, vocab) as model(all ids)[:, -t_new:];
-    cache: one dict per block, filled with "k", "v" (batch, n_heads, t, d_head). Called with the prompt, then
-    one token at a time."""
+    cache: one dict per block, filled with "k", "v" (batch, n_heads, t, d_head). Called with a prompt of 4 tokens,
+    then 3 more at once (t_past > 0 and t_new > 1, a prompt given in two parts), then one token at a time. Each
+    part of the model (a Linear, Embedding or LayerNorm, counted by forward hooks) may read only the new tokens:
+    one that reads more has recomputed the earlier tokens, which the cache is there to spare."""
     name = "forward with a KV cache"
     nudge = ("only the new tokens go in: each block computes their queries, keys and values, appends the keys and "
-             "values to its cache, and lets the new queries attend to every cached key. The new tokens' positions "
-             "continue where the cache ends.")
+             "values to its cache, and lets the new queries attend to every cached key and to the new ones up to "
+             "their own. The new tokens' positions continue where the cache ends.")
     model, _ = _build(TinyTransformer, SMALL, seed=9)
-    bidirectional = TinyTransformer(**SMALL, causal=False).eval()
-    bidirectional.load_state_dict(model.state_dict())
-    shifted = types.SimpleNamespace(**dict(model.named_children()))
-    shifted.positional = lambda n: model.positional(1).expand(n, -1)  # the slip: every new token at position 0
-    ids, prompt, cache = _ids(2, 9, 11, seed=10), 5, [{} for _ in model.blocks]
-    for t in range(prompt, ids.shape[1] + 1):
-        new, before = (ids[:, :t] if t == prompt else ids[:, t - 1 : t]), [dict(kv) for kv in cache]
-        with torch.no_grad():
-            expected = model(ids[:, :t])[:, -new.shape[1] :]
-            try:
+    ids, cache, ours = _ids(2, 10, 11, seed=10), [{} for _ in model.blocks], [{} for _ in model.blocks]
+    bounds = [0, 4, 7, 8, 9, 10]  # the prompt, a chunk of 3 after it, then one token at a time
+    for past, t in zip(bounds, bounds[1:], strict=False):
+        new, before = ids[:, past:t], [dict(kv) for kv in cache]
+        where = (f"for the prompt ({t} tokens)" if not past else f"for the new token at position {past}" if t - past
+                 == 1 else f"for {t - past} new tokens at once, at positions {past}-{t - 1} after {past} cached")
+        rows, hooks = _rows(model)
+        try:
+            with torch.no_grad():
                 got = run_learner(learner_fn, (model, new, cache))
-            except LearnerError as failure:
-                return failed(name, failure, nudge, learner_fn)
+        except LearnerError as failure:
+            return failed(name, failure, nudge, learner_fn, f"{where}: ")
+        finally:
+            for hook in hooks:
+                hook.remove()
+        with torch.no_grad():
+            expected = model(ids[:, :t])[:, past:]
             problem = compare(got, expected)
-            if problem and t == prompt:
-                causal = "the prompt's tokens, given at once, need the causal mask among themselves."
-                hint = _slip(got, [(causal, bidirectional(new))],
-                             "for the prompt, the same as model(prompt): your GPT's steps, keys and values from norm1.")
-                return verdict(name, f"for the prompt (5 tokens): {problem}", hint, stuck=learner_fn)
             if problem:
-                slips = [("the new token saw only itself: put the cached keys and values before its own.", model(new)),
-                         ("the new token got position 0: its position is the number of tokens already cached.",
-                          forward_with_cache(shifted, new, before))]
-                hint = _slip(got, slips, "the new token attends to every cached key and to its own (none is in its "
-                             "future).")
-                return verdict(name, f"for the new token at position {t - 1}: {problem}", hint, stuck=learner_fn)
+                unmasked = ("new tokens given at once after a cache need the causal mask among themselves too: new "
+                            "token i sees every cached key and the new ones up to its own." if past else
+                            "the prompt's tokens, given at once, need the causal mask among themselves.")
+                slips = [(unmasked, dict(causal=False)),
+                         ("the new tokens saw only themselves: put the cached keys and values before their own.",
+                          dict(fresh=True)),
+                         ("the positions: the new tokens got positions from 0 again; the first sits at position "
+                          "t_past, the number of tokens already cached.", dict(past=0)),
+                         ("the positions are one too low: the first new token sits at position t_past (the number of "
+                          "tokens cached), not t_past - 1.", dict(shift=-1)),
+                         ("the positions are one too high: the first new token sits at position t_past (0 for the "
+                          "prompt), not t_past + 1.", dict(shift=1)),
+                         ("t_past, the number of cached tokens, is the cached k's dimension 2, (batch, n_heads, "
+                          "t_past, d_head); dimension 1 is n_heads.", dict(past=SMALL["n_heads"] if past else 0)),
+                         ("k and v are swapped: the new keys go after the cached KEYS ('k'), the new values after "
+                          "the cached values ('v').", dict(swap=True))]
+                hint = next((h for h, slip in slips if _slip_matches(got, expected, model, new, before, slip)),
+                            "for the prompt, the same as model(prompt): your GPT's steps, keys and values from "
+                            "norm1." if not past else "the new tokens attend to every cached key and to the new "
+                            "ones up to their own.")
+                return verdict(name, f"{where}: {problem}", hint, stuck=learner_fn)
+            _cached(model, new, ours)
+        more = {part: n for part, n in rows.items() if n > new.numel()}
+        if more:
+            part, n = max(more.items(), key=lambda item: item[1])
+            only = f"the {t - past} new ones" if t - past > 1 else "the new one"
+            return verdict(name, f"{where}: your function ran {part} on {n // new.shape[0]} tokens per sequence, "
+                           f"not only on {only}", "a cache's point: the earlier tokens' keys and "
+                           "values are read from the cache, never computed again, so only the new tokens go through "
+                           "the embedding, the blocks and the head.", stuck=learner_fn)
         shape = (2, SMALL["n_heads"], t, SMALL["d_model"] // SMALL["n_heads"])
         shapes = [tuple(kv[x].shape) if isinstance(kv.get(x), torch.Tensor) else None for kv in cache for x in "kv"]
         if set(shapes) != {shape}:
             return verdict(name, f"after {t} tokens the cache holds {shapes}, expected every 'k' and 'v' of shape "
                            f"(batch, n_heads, {t}, d_head) = {shape}", nudge, stuck=learner_fn)
-    return verdict(name, None, n_cases=ids.shape[1] - prompt + 1)
+        for i, (kv, right) in enumerate(zip(cache, ours, strict=True)):
+            for x, other in (("k", "v"), ("v", "k")):
+                if compare(kv[x], right[x]) is not None:
+                    swapped = compare(kv[x], right[other]) is None
+                    hint = ("'k' must hold the keys and 'v' the values: yours are swapped." if swapped else
+                            "each block's cache holds that block's keys and values of every token so far, split into "
+                            "heads: in_proj of norm1 of the block's input, its second and third thirds.")
+                    return verdict(name, f"after {t} tokens block {i}'s cached '{x}' differs from the keys and "
+                                   "values the model computes", hint, stuck=learner_fn)
+    return verdict(name, None, n_cases=len(bounds) - 1)
+
+
+def _slip_matches(got, expected, model, new, before, slip):
+    """True if the known `slip` (keywords of _cached, or fresh=True: the cache ignored) gives `got` and differs
+    from the right answer."""
+    slip = dict(slip)
+    cache = [{} for _ in before] if slip.pop("fresh", False) else [dict(kv) for kv in before]
+    try:
+        wrong = _cached(model, new, cache, **slip)
+    except Exception:  # a slip that does not apply here
+        return False
+    return compare(wrong, expected) is not None and compare(got, wrong) is None
 
 
 WHY["largest difference of the training losses over 50 steps"] = (

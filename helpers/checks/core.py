@@ -3,8 +3,10 @@
 import collections
 import contextlib
 import math
+import os
 import pathlib
 import re
+import time
 import unittest.mock
 
 import torch
@@ -36,6 +38,7 @@ class Verdict:
 def verdict(name, problem=None, hint=None, n_cases=0, stuck=None):
     """Print one verdict and return it: passed when `problem` is None, else the problem, its hint and, when a lesson
     holds a worked solution of `stuck` (the learner's function, or a name), the pointer to `helpers.checks.solution`."""
+    _record(name, problem is None)
     if problem is None:
         print(f"✅ {name}: passed ({n_cases} test case{'s' if n_cases != 1 else ''})")
         return Verdict(name, True, n_cases=n_cases)
@@ -43,9 +46,22 @@ def verdict(name, problem=None, hint=None, n_cases=0, stuck=None):
     if hint:
         print(f"   Hint: {hint}")
     stuck = function_name(stuck) if callable(stuck) else stuck
-    if stuck and stuck in _solution_cells():
+    if stuck and stuck in _solution_cells(NOTEBOOKS):
         print("   " + STUCK.format(name=stuck))
     return Verdict(name, False, problem, hint)
+
+
+def _record(name, passed):
+    """Opt-in exercise timings for the instructor (tools/timings.py sums them up): with WORKSHOP_TIMINGS=FILE set,
+    each verdict appends 'unix seconds, checker, pass|fail' to FILE, on this machine only."""
+    path = os.environ.get("WORKSHOP_TIMINGS")
+    if not path:
+        return
+    try:
+        with open(os.path.expanduser(path), "a", encoding="utf-8") as file:
+            file.write(f"{time.time():.0f}\t{name}\t{'pass' if passed else 'fail'}\n")
+    except OSError as error:  # timings are the instructor's extra: say so, but never stop the learner's check
+        print(f"(exercise timings not recorded: WORKSHOP_TIMINGS={path}: {error.strerror})")
 
 
 def describe(value):
@@ -374,7 +390,11 @@ def solution(name):
     read from the lesson notebook beside the learner's version (notebooks/NN_*.ipynb): one copy of it."""
     if callable(name) and hasattr(name, "__name__"):
         name = name.__name__
-    cells = _solution_cells()
+    cells = _solution_cells(NOTEBOOKS)
+    if not cells and (NOTEBOOKS / "student").is_dir():  # a hand-out (tools/handout.py): learner versions only
+        print("The worked solutions are not released yet: your instructor releases them after the session (then "
+              "pull the workshop again: the hub link, or `git pull`). Until then, the checker's hints are yours.")
+        return None
     if name not in cells:
         known = ", ".join(sorted(cells)) or "none found (the lesson notebooks are not beside helpers/)"
         print(f"No exercise called {name!r}. Exercises with a worked solution: {known}.")

@@ -79,6 +79,21 @@ def _as_bool(value):
     return None
 
 
+SHUFFLE_SEEDS = range(8)  # under seed 2 a first torch.randperm(8) leaves position 0 in place
+
+
+def _seeded(learner_fn, seed):
+    """learner_fn with the global random state seeded first (run_learner restores the notebook's state after)."""
+    if not callable(learner_fn):
+        return learner_fn  # run_learner says what it got
+
+    def run(*args):
+        torch.manual_seed(seed)
+        return learner_fn(*args)
+    run.__name__ = getattr(learner_fn, "__name__", "run")
+    return run
+
+
 def check_order_invariance(learner_fn):
     """learner_fn(pool, x (seq, d)) -> True if pool(x) stays the same when the rows (positions) of x are shuffled."""
     name = "shuffle test"
@@ -89,14 +104,22 @@ def check_order_invariance(learner_fn):
     )
     x, cases = randn(8, 4, seed=0), _order_invariance_cases()
     for description, pool, invariant, why, *own_hint in cases:
-        try:
-            got = run_learner(learner_fn, (pool, x))
-        except LearnerError as failure:
-            return failed(name, failure, nudge, learner_fn, f"for pool = {description}, ")
-        answer = _as_bool(got)
-        if answer is None:
-            problem = f"for pool = {description}: expected True or False, got {describe(got)}"
-            return verdict(name, problem, nudge, stuck=learner_fn)
+        answers = set()
+        for seed in SHUFFLE_SEEDS:  # other shuffles: one that leaves x[0] in place must not fool the test
+            try:
+                got = run_learner(_seeded(learner_fn, seed), (pool, x))
+            except LearnerError as failure:
+                return failed(name, failure, nudge, learner_fn, f"for pool = {description}, ")
+            answer = _as_bool(got)
+            if answer is None:
+                problem = f"for pool = {description}: expected True or False, got {describe(got)}"
+                return verdict(name, problem, nudge, stuck=learner_fn)
+            answers.add(answer)
+        if len(answers) > 1:
+            problem = f"for pool = {description}: your test answered True on some random shuffles and False on others"
+            hint = ("one shuffle can leave the tokens that matter in place (x[0] stays first 1 time in 8): try several "
+                    "shuffles, and call pool(x) order-invariant only if every one leaves it unchanged.")
+            return verdict(name, problem, hint, stuck=learner_fn)
         if answer != invariant:
             said = "it is order-invariant, but it is not" if answer else "it is not order-invariant, but it is"
             hint = (*own_hint, "does your test shuffle x at all, and compare the pooled results, not the inputs?")[0]
