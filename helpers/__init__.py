@@ -10,6 +10,7 @@ language_model  sample text, count-based baselines, training with a validation c
 checks       exercise checkers
 explore      live controls over the lessons' experiments (ipywidgets), each drawn first as a still figure
 encoder_decoder  cross-attention, the decoder block, the whole encoder-decoder Transformer, a small seq2seq model
+interop      load_from_torch: copy torch's weights into our layers, to show both compute the same
 setup        seeds, device, environment report
 """
 
@@ -20,6 +21,7 @@ from . import (
     diagram,
     encoder_decoder,
     explore,
+    interop,
     language_model,
     layers,
     plotting,
@@ -62,6 +64,7 @@ __all__ = [
     "training",
     "encoder_decoder",
     "explore",
+    "interop",
     "Transformer",
     "beam_search",
     "language_model",

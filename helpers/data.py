@@ -11,9 +11,9 @@ import pathlib
 import torch
 
 from ._validate import check_positive_int
+from .training import IGNORE, evaluating
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
-IGNORE = -100  # targets with this value are left out of the loss and the accuracy
 
 
 class _Task:
@@ -32,11 +32,8 @@ class _Task:
         g = torch.Generator().manual_seed(seed)
         x, y = self.get_batch(batch_size, g)
         device = next(model.parameters(), torch.empty(0)).device  # a model without parameters runs on the CPU
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
+        with evaluating(model):
             predicted = model(x.to(device)).argmax(dim=-1).cpu()
-        model.train(was_training)
         scored = y != IGNORE
         return (predicted[scored] == y[scored]).float().mean().item()
 

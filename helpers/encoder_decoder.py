@@ -13,15 +13,13 @@ and on the sum of embeddings and positions.
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ._validate import (
     check_choice,
-    check_matches_parameters,
+    check_input,
     check_positive_int,
     check_streams,
-    check_tensor,
     check_token_ids,
     embed,
 )
@@ -32,12 +30,9 @@ from .layers import (
     MultiHeadAttention,
     SinusoidalPositionalEncoding,
     TransformerBlock,
-    attention,
-    copy_mlp_from_torch,
-    copy_norm_from_torch,
-    merge_heads,
-    split_heads,
+    skip_and_norm,
 )
+from .training import evaluating
 
 # ----------------------------------------------------------------------------- cross-attention and the blocks
 
@@ -54,17 +49,9 @@ class CrossAttention(MultiHeadAttention):
         super().__init__(d_model, n_heads, bias=bias, causal=False)
 
     def forward(self, x, memory, mask=None):
-        for t, name in ((x, "x"), (memory, "memory")):
-            check_tensor(t, name, layout=f"(batch, seq, d_model={self.d_model})", ndim=3, last_dim=self.d_model)
-            check_matches_parameters(t, self, name)
-        sizes = [self.d_model, 2 * self.d_model]  # torch's in_proj rows: W_q, then W_k and W_v
-        w_q, w_kv = self.in_proj.weight.split(sizes)
-        b_q, b_kv = (None, None) if self.in_proj.bias is None else self.in_proj.bias.split(sizes)
-        q = F.linear(x, w_q, b_q)  # what each target position is looking for
-        k, v = F.linear(memory, w_kv, b_kv).split(self.d_model, dim=-1)  # what each source position offers
-        out, weights = attention(*(split_heads(t, self.n_heads) for t in (q, k, v)), mask=self._per_head(mask))
-        self.weights = weights.detach()
-        return self.out_proj(merge_heads(out))
+        check_input(x, self)
+        check_input(memory, self, name="memory")
+        return self.attend(*self.project(x, memory), mask)
 
 
 class EncoderBlock(TransformerBlock):
@@ -98,9 +85,7 @@ class DecoderBlock(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def _sublayer(self, x, layer, norm):
-        if self.norm_position == "pre":
-            return x + self.dropout(layer(norm(x)))
-        return norm(x + self.dropout(layer(x)))
+        return skip_and_norm(x, lambda h: self.dropout(layer(h)), norm, self.norm_position)
 
     def forward(self, x, memory, self_mask=None, memory_mask=None):
         x = self._sublayer(x, lambda h: self.self_attn(h, mask=self_mask), self.norm1)
@@ -177,38 +162,6 @@ class Transformer(nn.Module):
 
     def forward(self, src, tgt, src_padding=None, tgt_padding=None):
         return self.decode(tgt, self.encode(src, src_padding), src_padding, tgt_padding)
-
-    @torch.no_grad()
-    def load_from_torch(self, reference):
-        """Copy the weights of a torch.nn.Transformer with the same sizes, batch_first=True and norm_first
-        matching norm_position; returns self. Each encoder block checks its sizes, norm placement and activation
-        against torch's layer (TransformerBlock.load_from_torch); here only what is the model's own."""
-        if not isinstance(reference, nn.Transformer):
-            raise TypeError(f"expected a torch.nn.Transformer, got {type(reference).__name__}")
-        enc, dec = reference.encoder.layers, reference.decoder.layers
-        different = [
-            f"{name}: ours {ours!r}, torch's {theirs!r}"
-            for name, ours, theirs in (
-                ("batch_first", True, reference.batch_first),  # ours takes (batch, seq, d_model)
-                ("n_encoder_layers", len(self.encoder), len(enc)),
-                ("n_decoder_layers", len(self.decoder), len(dec)),
-                ("final LayerNorms", True, reference.encoder.norm is not None and reference.decoder.norm is not None),
-            )
-            if ours != theirs
-        ]
-        if different:
-            raise ValueError("the torch model is built differently: " + "; ".join(different))
-        for block, layer in zip(self.encoder, enc, strict=True):
-            block.load_from_torch(layer)
-        for block, layer in zip(self.decoder, dec, strict=True):
-            block.self_attn.load_from_torch(layer.self_attn)
-            block.cross_attn.load_from_torch(layer.multihead_attn)
-            copy_mlp_from_torch(block.mlp, layer)
-            for i in (1, 2, 3):
-                copy_norm_from_torch(getattr(block, f"norm{i}"), getattr(layer, f"norm{i}"))
-        copy_norm_from_torch(self.encoder_norm, reference.encoder.norm)
-        copy_norm_from_torch(self.decoder_norm, reference.decoder.norm)
-        return self
 
 
 def torch_transformer(
@@ -318,21 +271,18 @@ class TeacherForcing(nn.Module):
 # ----------------------------------------------------------------------------- decoding
 
 
-@torch.no_grad()
 def greedy_decode(model, src, n_tokens, bos_id, src_padding=None):
     """Generate n_tokens per source, each the most likely next token given the ones before; (batch, n_tokens).
 
     The encoder runs once; the decoder runs once per new token on everything generated so far.
     """
     check_positive_int(n_tokens, "n_tokens")
-    was_training = model.training
-    model.eval()
-    memory = model.encode(src, src_padding)
-    out = torch.full((src.shape[0], 1), bos_id, dtype=torch.long, device=src.device)
-    for _ in range(n_tokens):
-        logits = model.decode(out, memory, src_padding)
-        out = torch.cat([out, logits[:, -1].argmax(dim=-1, keepdim=True)], dim=1)
-    model.train(was_training)
+    with evaluating(model):
+        memory = model.encode(src, src_padding)
+        out = torch.full((src.shape[0], 1), bos_id, dtype=torch.long, device=src.device)
+        for _ in range(n_tokens):
+            logits = model.decode(out, memory, src_padding)
+            out = torch.cat([out, logits[:, -1].argmax(dim=-1, keepdim=True)], dim=1)
     return out[:, 1:]
 
 
@@ -345,7 +295,6 @@ def gnmt_length_penalty(length, alpha):
     return ((5 + length) / 6) ** alpha
 
 
-@torch.no_grad()
 def beam_search(model, src, beam_size=4, length_penalty=0.6, max_len=8, *, bos_id, eos_id=None, src_padding=None):
     """Keep the beam_size best partial targets at every step, instead of greedy decoding's one.
 
@@ -361,42 +310,40 @@ def beam_search(model, src, beam_size=4, length_penalty=0.6, max_len=8, *, bos_i
     """
     check_positive_int(beam_size, "beam_size")
     check_positive_int(max_len, "max_len")
-    was_training = model.training
-    model.eval()
-    batch, k, device = src.shape[0], beam_size, src.device
-    memory = model.encode(src, src_padding).repeat_interleave(k, dim=0)  # one copy per hypothesis
-    padding = None if src_padding is None else src_padding.repeat_interleave(k, dim=0)
-    tokens = torch.full((batch * k, 1), bos_id, dtype=torch.long, device=device)  # the live hypotheses
-    log_p = torch.full((batch, k), float("-inf"), device=device)
-    log_p[:, 0] = 0.0  # one hypothesis to start from, BOS alone; the others are empty (-inf)
-    finished = torch.full((batch, k, max_len), 0 if eos_id is None else eos_id, dtype=torch.long, device=device)
-    finished_score = torch.full((batch, k), float("-inf"), device=device)
-    for length in range(1, max_len + 1):
-        step = model.decode(tokens, memory, padding)[:, -1].log_softmax(dim=-1).view(batch, k, -1)
-        vocab = step.shape[-1]
-        if length == 1:  # more rows than sequences would repeat some, or be empty ones scored -inf
-            if eos_id is None:
-                n_sequences = vocab**max_len
-            else:  # eos after n = 0 .. max_len - 1 other tokens, or never
-                n_sequences = sum((vocab - 1) ** n for n in range(max_len + 1))
-            if k > n_sequences:
-                model.train(was_training)
-                raise ValueError(
-                    f"beam_size={k} is more than the {n_sequences:,} possible targets of up to max_len={max_len} "
-                    f"tokens over a vocabulary of {vocab}{'' if eos_id is None else ' with eos'}: ask for at most that"
-                )
-        total = log_p[..., None] + step  # (batch, k, vocab): every one-token extension of every hypothesis
-        if eos_id is not None:  # every hypothesis that ends here joins the pool; the pool keeps its k best
-            eos = torch.full((batch, k, max_len - length + 1), eos_id, dtype=torch.long, device=device)
-            ended = torch.cat([tokens[:, 1:].view(batch, k, -1), eos], dim=-1)
-            ended_score = total[..., eos_id] / gnmt_length_penalty(length, length_penalty)
-            finished_score, best = torch.cat([finished_score, ended_score], dim=1).topk(k, dim=1)
-            finished = torch.cat([finished, ended], dim=1).gather(1, best[..., None].expand(-1, -1, max_len))
-            total[..., eos_id] = float("-inf")  # the live ones go on without it
-        log_p, index = total.view(batch, -1).topk(k, dim=-1)  # the k best of the k * vocab extensions
-        rows = (index // vocab + k * torch.arange(batch, device=device)[:, None]).view(-1)
-        tokens = torch.cat([tokens[rows], (index % vocab).view(-1, 1)], dim=1)
-    model.train(was_training)
+    with evaluating(model):
+        batch, k, device = src.shape[0], beam_size, src.device
+        memory = model.encode(src, src_padding).repeat_interleave(k, dim=0)  # one copy per hypothesis
+        padding = None if src_padding is None else src_padding.repeat_interleave(k, dim=0)
+        tokens = torch.full((batch * k, 1), bos_id, dtype=torch.long, device=device)  # the live hypotheses
+        log_p = torch.full((batch, k), float("-inf"), device=device)
+        log_p[:, 0] = 0.0  # one hypothesis to start from, BOS alone; the others are empty (-inf)
+        finished = torch.full((batch, k, max_len), 0 if eos_id is None else eos_id, dtype=torch.long, device=device)
+        finished_score = torch.full((batch, k), float("-inf"), device=device)
+        for length in range(1, max_len + 1):
+            step = model.decode(tokens, memory, padding)[:, -1].log_softmax(dim=-1).view(batch, k, -1)
+            vocab = step.shape[-1]
+            if length == 1:  # more rows than sequences would repeat some, or be empty ones scored -inf
+                if eos_id is None:
+                    n_sequences = vocab**max_len
+                else:  # eos after n = 0 .. max_len - 1 other tokens, or never
+                    n_sequences = sum((vocab - 1) ** n for n in range(max_len + 1))
+                if k > n_sequences:
+                    raise ValueError(
+                        f"beam_size={k} is more than the {n_sequences:,} possible targets of up to "
+                        f"max_len={max_len} tokens over a vocabulary of {vocab}"
+                        f"{'' if eos_id is None else ' with eos'}: ask for at most that"
+                    )
+            total = log_p[..., None] + step  # (batch, k, vocab): every one-token extension of every hypothesis
+            if eos_id is not None:  # every hypothesis that ends here joins the pool; the pool keeps its k best
+                eos = torch.full((batch, k, max_len - length + 1), eos_id, dtype=torch.long, device=device)
+                ended = torch.cat([tokens[:, 1:].view(batch, k, -1), eos], dim=-1)
+                ended_score = total[..., eos_id] / gnmt_length_penalty(length, length_penalty)
+                finished_score, best = torch.cat([finished_score, ended_score], dim=1).topk(k, dim=1)
+                finished = torch.cat([finished, ended], dim=1).gather(1, best[..., None].expand(-1, -1, max_len))
+                total[..., eos_id] = float("-inf")  # the live ones go on without it
+            log_p, index = total.view(batch, -1).topk(k, dim=-1)  # the k best of the k * vocab extensions
+            rows = (index // vocab + k * torch.arange(batch, device=device)[:, None]).view(-1)
+            tokens = torch.cat([tokens[rows], (index % vocab).view(-1, 1)], dim=1)
     tokens, scores = tokens[:, 1:].view(batch, k, max_len), log_p / gnmt_length_penalty(max_len, length_penalty)
     if eos_id is None:
         return tokens, scores

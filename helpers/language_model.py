@@ -20,6 +20,7 @@ from ._validate import (
     check_windows,
 )
 from .layers import attention, merge_heads, split_heads
+from .training import evaluating
 
 # ----------------------------------------------------------------------------- sampling
 
@@ -48,28 +49,23 @@ def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, generat
     its cached keys and values (computed at the old one) no longer hold: the cache is then rebuilt from the
     cropped window at every step, as costly as no cache, and the tokens stay the same as without it.
     """
-    check_generate_args(model, prompt, max_new_tokens, temperature, top_k, generator, use_cache)
+    check_generate_args(model, prompt, max_new_tokens, temperature, top_k, use_cache)
     device = next(model.parameters()).device
     max_len = getattr(model, "max_len", None) or math.inf
     ids = prompt.detach().to("cpu", torch.long)
-    was_training = model.training
-    model.eval()  # batch norm uses its running statistics; nothing else changes
     cache = None
-    try:
-        with torch.no_grad():
-            for _ in range(max_new_tokens):
-                window = ids[-max_len:] if len(ids) > max_len else ids
-                if not use_cache:
-                    logits = model(window[None].to(device))
-                elif cache is None or len(ids) > max_len:  # the prompt, or a window whose positions all moved
-                    cache = [{} for _ in model.blocks]
-                    logits = forward_with_cache(model, window[None].to(device), cache)
-                else:  # only the token drawn last: the cache holds every one before it
-                    logits = forward_with_cache(model, ids[-1:][None].to(device), cache)
-                probs = next_token_probs(logits[0, -1].float().cpu(), temperature, top_k)
-                ids = torch.cat([ids, torch.multinomial(probs, 1, generator=generator)])
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        for _ in range(max_new_tokens):
+            window = ids[-max_len:] if len(ids) > max_len else ids
+            if not use_cache:
+                logits = model(window[None].to(device))
+            elif cache is None or len(ids) > max_len:  # the prompt, or a window whose positions all moved
+                cache = [{} for _ in model.blocks]
+                logits = forward_with_cache(model, window[None].to(device), cache)
+            else:  # only the token drawn last: the cache holds every one before it
+                logits = forward_with_cache(model, ids[-1:][None].to(device), cache)
+            probs = next_token_probs(logits[0, -1].float().cpu(), temperature, top_k)
+            ids = torch.cat([ids, torch.multinomial(probs, 1, generator=generator)])
     return ids
 
 
@@ -90,6 +86,8 @@ def forward_with_cache(model, ids, cache):
     allowed = torch.ones(t_new, past + t_new, dtype=torch.bool, device=x.device).tril(diagonal=past)
     allowed = allowed if t_new > 1 else None  # one new token sees every key: no mask, so no mask check per step
     for block, kv in zip(model.blocks, cache, strict=True):
+        # in_proj, split, attention, merge, out_proj spelled out, not MultiHeadAttention.project/attend: a learner's
+        # GPT (notebook 08) has the parts these names say, not our methods
         q, k, v = (split_heads(t, block.attn.n_heads) for t in block.attn.in_proj(block.norm1(x)).chunk(3, dim=-1))
         if kv:
             k, v = torch.cat([kv["k"], k], dim=2), torch.cat([kv["v"], v], dim=2)
@@ -147,7 +145,6 @@ def _windows(ids, block_size):
     return x, y
 
 
-@torch.no_grad()
 def evaluate(model, corpus, batch_size=256):
     """Mean next-token loss (nats) of `model` over all of `corpus`'s text, cut in non-overlapping windows.
 
@@ -156,16 +153,12 @@ def evaluate(model, corpus, batch_size=256):
     """
     x, y = _windows(corpus.ids, corpus.block_size)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     total = 0.0
-    try:
+    with evaluating(model):
         for start in range(0, len(x), batch_size):
             xb, yb = x[start : start + batch_size].to(device), y[start : start + batch_size].to(device)
             logits = model(xb)
             total += F.cross_entropy(logits.flatten(0, 1).float(), yb.flatten(), reduction="sum").item()
-    finally:
-        model.train(was_training)
     return total / y.numel()
 
 

@@ -19,17 +19,14 @@ from ._validate import (
     check_head_mask,
     check_heads,
     check_input,
-    check_instance,
     check_mask_has_attention,
     check_norm_args,
     check_positive_number,
-    check_same_build,
     check_seq_len,
     check_sizes,
     check_sublayers,
     check_tensor,
     check_token_ids,
-    check_torch_attention,
     embed,
 )
 
@@ -159,8 +156,24 @@ class MultiHeadAttention(nn.Module):
 
     def forward(self, x, mask=None, causal=None):
         check_input(x, self)
-        q, k, v = (split_heads(t, self.n_heads) for t in self.in_proj(x).split(self.d_model, dim=-1))
-        out, weights = attention(q, k, v, self._per_head(mask), self.causal if causal is None else causal)
+        return self.attend(*self.project(x), mask, self.causal if causal is None else causal)
+
+    def project(self, x, memory=None):
+        """q, k, v (batch, n_heads, seq, d_head), each head its own slice: all three from x, or (cross-attention)
+        q from x and k, v from `memory`. in_proj's rows are W_q, W_k, W_v, as torch's in_proj_weight."""
+        if memory is None:
+            q, k, v = self.in_proj(x).split(self.d_model, dim=-1)
+        else:
+            sizes = [self.d_model, 2 * self.d_model]
+            w_q, w_kv = self.in_proj.weight.split(sizes)
+            b_q, b_kv = (None, None) if self.in_proj.bias is None else self.in_proj.bias.split(sizes)
+            q = F.linear(x, w_q, b_q)  # what each target position is looking for
+            k, v = F.linear(memory, w_kv, b_kv).split(self.d_model, dim=-1)  # what each source position offers
+        return [split_heads(t, self.n_heads) for t in (q, k, v)]
+
+    def attend(self, q, k, v, mask=None, causal=False):
+        """Every head's attention, merged and mixed by out_proj: (batch, seq_q, d_model)."""
+        out, weights = attention(q, k, v, self._per_head(mask), causal)
         self.weights = weights.detach()
         return self.out_proj(merge_heads(out))
 
@@ -170,21 +183,6 @@ class MultiHeadAttention(nn.Module):
         heads axis (broadcast as is, it would line up with the heads); (batch, heads or 1, seq_q, seq_k) as is."""
         check_head_mask(mask)
         return mask.unsqueeze(1) if isinstance(mask, torch.Tensor) and mask.dim() == 3 else mask
-
-    @torch.no_grad()
-    def load_from_torch(self, mha):
-        """Copy the weights of a torch.nn.MultiheadAttention (same d_model and heads) into this layer.
-
-        Refuses a torch layer that computes something this one cannot (biases present in one and not the
-        other, add_bias_kv, add_zero_attn, separate kdim/vdim), so the two never silently differ.
-        """
-        check_torch_attention(mha, self.d_model, self.n_heads, bias=self.in_proj.bias is not None)
-        self.in_proj.weight.copy_(mha.in_proj_weight)
-        self.out_proj.weight.copy_(mha.out_proj.weight)
-        if self.in_proj.bias is not None:
-            self.in_proj.bias.copy_(mha.in_proj_bias)
-            self.out_proj.bias.copy_(mha.out_proj.bias)
-        return self
 
 
 # ----------------------------------------------------------------------------- MLP
@@ -309,6 +307,18 @@ def make_norm(kind, d_model):
 # ----------------------------------------------------------------------------- block and model
 
 
+def skip_and_norm(x, sublayer, norm, norm_position="pre", skip=True):
+    """One sublayer wired with its skip connection and its norm, as every block here wires each of its sublayers.
+
+    pre-norm (GPT-2): x + sublayer(norm(x));  post-norm (2017): norm(x + sublayer(x)).  skip=False drops the "x +".
+    """
+    if norm_position == "pre":
+        out = sublayer(norm(x))
+        return x + out if skip else out
+    out = sublayer(x)
+    return norm(x + out if skip else out)
+
+
 class TransformerBlock(nn.Module):
     """Attention then MLP, each optionally wrapped in a skip connection and a norm.
 
@@ -340,10 +350,7 @@ class TransformerBlock(nn.Module):
         self.norm2 = make_norm(norm, d_model) if mlp else None
 
     def _sublayer(self, x, layer, norm):
-        if self.norm_position == "pre":
-            out = layer(norm(x))
-            return x + out if self.skip else out
-        return norm(x + layer(x) if self.skip else layer(x))
+        return skip_and_norm(x, layer, norm, self.norm_position, self.skip)
 
     def forward(self, x, mask=None):
         check_input(x, self)
@@ -353,61 +360,6 @@ class TransformerBlock(nn.Module):
         if self.mlp is not None:
             x = self._sublayer(x, self.mlp, self.norm2)
         return x
-
-    @torch.no_grad()
-    def load_from_torch(self, layer):
-        """Copy the weights of a torch.nn.TransformerEncoderLayer of the same sizes, activation and norm_first
-        matching norm_position (torch has a counterpart only for a block with both sublayers, skips and layer
-        norms); returns self."""
-        check_instance(layer, nn.TransformerEncoderLayer, "torch.nn.TransformerEncoderLayer")
-        ours = {
-            "attention": self.attn is not None,
-            "mlp": self.mlp is not None,
-            "skip": self.skip,
-            "norm": type(self.norm1).__name__,
-            "norm_position": self.norm_position,
-            "d_hidden": self.mlp and self.mlp.fc_in.out_features,
-            "activation": self.mlp and next(k for k, v in ACTIVATIONS.items() if isinstance(self.mlp.act, v)),
-        }
-        theirs = {
-            "attention": True,
-            "mlp": True,
-            "skip": True,
-            "norm": "LayerNorm",
-            "norm_position": "pre" if layer.norm_first else "post",
-            "d_hidden": layer.linear1.out_features,
-            "activation": torch_activation_name(layer.activation),
-        }
-        check_same_build(ours, theirs)
-        self.attn.load_from_torch(layer.self_attn)  # checks d_model and the heads
-        copy_mlp_from_torch(self.mlp, layer)
-        copy_norm_from_torch(self.norm1, layer.norm1)
-        copy_norm_from_torch(self.norm2, layer.norm2)
-        return self
-
-
-def torch_activation_name(activation):
-    """"relu" or "gelu" for the activation of a torch.nn.TransformerEncoderLayer/DecoderLayer, else its repr."""
-    for name, fn, module in (("relu", F.relu, nn.ReLU), ("gelu", F.gelu, nn.GELU)):
-        exact = getattr(activation, "approximate", "none") == "none"  # torch's "gelu" is the exact, erf one
-        if activation is fn or (isinstance(activation, module) and exact):
-            return name
-    return repr(activation)
-
-
-def copy_mlp_from_torch(mlp, layer):
-    """Copy a torch transformer layer's linear1/linear2 into our MLP's fc_in/fc_out."""
-    mlp.fc_in.weight.copy_(layer.linear1.weight)
-    mlp.fc_in.bias.copy_(layer.linear1.bias)
-    mlp.fc_out.weight.copy_(layer.linear2.weight)
-    mlp.fc_out.bias.copy_(layer.linear2.bias)
-
-
-def copy_norm_from_torch(ours, theirs):
-    """Copy a torch LayerNorm (with or without bias) into ours, eps included."""
-    ours.eps = theirs.eps
-    ours.weight.copy_(theirs.weight)
-    ours.bias.copy_(theirs.bias if theirs.bias is not None else torch.zeros_like(ours.bias))
 
 
 class TinyTransformer(nn.Module):
@@ -445,7 +397,16 @@ class TinyTransformer(nn.Module):
         else:
             self.positional = None
         self.blocks = nn.ModuleList(
-            TransformerBlock(d_model, n_heads, d_hidden, skip, norm, norm_position, causal, activation)
+            TransformerBlock(
+                d_model,
+                n_heads,
+                d_hidden,
+                skip=skip,
+                norm=norm,
+                norm_position=norm_position,
+                causal=causal,
+                activation=activation,
+            )
             for _ in range(n_layers)
         )
         self.final_norm = make_norm(norm if norm_position == "pre" else None, d_model)

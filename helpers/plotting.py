@@ -60,17 +60,12 @@ def plot_attention(weights, tokens=None, query_tokens=None, title="Attention wei
     queries = query_tokens if query_tokens is not None else tokens
     check_labels(keys, w.shape[1], "tokens", "keys (columns)", w.shape)
     check_labels(queries, w.shape[0], "query_tokens", "queries (rows)", w.shape)
-    fig, ax = plt.subplots(figsize=(4.2, 3.6))
-    image = ax.imshow(w, cmap="viridis", vmin=0.0, vmax=max(float(w.max()), 1e-9))
+    fig, ax = _heatmap(w, "key (attended to)", "query (attending)", title, "weight", figsize=(4.2, 3.6),
+                       cmap="viridis", vmin=0.0, vmax=max(float(w.max()), 1e-9))  # fmt: skip
     if keys is not None:
         ax.set_xticks(range(len(keys)), keys, rotation=90 if max(len(str(t)) for t in keys) > 2 else 0)
     if queries is not None:
         ax.set_yticks(range(len(queries)), queries)
-    ax.grid(False)
-    ax.set_xlabel("key (attended to)")
-    ax.set_ylabel("query (attending)")
-    ax.set_title(title)
-    fig.colorbar(image, ax=ax, label="weight")
     fig.tight_layout()
     return fig
 
@@ -78,15 +73,22 @@ def plot_attention(weights, tokens=None, query_tokens=None, title="Attention wei
 def plot_positional_encoding(pe, title="Sinusoidal positional encoding"):
     """Heatmap of a (seq_len, d_model) encoding: one row per position."""
     pe = _to_numpy(pe, "pe", "(seq_len, d_model)")
-    fig, ax = plt.subplots()
-    image = ax.imshow(pe, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
-    ax.grid(False)
-    ax.set_xlabel("feature index")
-    ax.set_ylabel("position")
-    ax.set_title(title)
-    fig.colorbar(image, ax=ax, label="value")
+    fig, _ = _heatmap(pe, "feature index", "position", title, "value",
+                      cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")  # fmt: skip
     fig.tight_layout()
     return fig
+
+
+def _heatmap(matrix, xlabel, ylabel, title, value_label, figsize=None, **imshow):
+    """A matrix drawn as an image with its labels and a colorbar (no grid over the cells); returns (fig, ax)."""
+    fig, ax = plt.subplots(figsize=figsize)
+    image = ax.imshow(matrix, **imshow)
+    ax.grid(False)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label=value_label)
+    return fig, ax
 
 
 def plot_losses(losses, title="Training loss", log=False, smooth=1):

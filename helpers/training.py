@@ -3,14 +3,15 @@
 import copy
 import math
 import os
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
 from tqdm.auto import trange
 
 from ._validate import check_batch, check_data, check_loss, check_loss_args, check_train_args, has_values
-from .data import IGNORE
 
+IGNORE = -100  # targets with this value are left out of the loss and the accuracy (cross_entropy's ignore_index)
 PROGRESS_ENV = "WORKSHOP_PROGRESS"  # WORKSHOP_PROGRESS=0 hides the bars (the test suite sets it)
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
@@ -31,6 +32,19 @@ def default_loss(output, y):
     if y.is_floating_point():
         return F.mse_loss(output, y)
     return F.cross_entropy(output.reshape(-1, output.shape[-1]), y.reshape(-1), ignore_index=IGNORE)
+
+
+@contextmanager
+def evaluating(model):
+    """`with evaluating(model):` runs the block in eval mode (batch norm uses its running statistics, dropout is
+    off) without gradients, and puts the model back in its previous mode afterwards, even after an exception."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
 
 
 def train(
@@ -55,12 +69,13 @@ def train(
     update (e.g. to measure a validation loss).
 
     If the loss becomes inf or nan (training diverged), training stops there and says at which step:
-    the returned list is shorter than `steps` and ends with that value, and the model keeps its last
-    finite parameters (no update is made from a non-finite loss). `progress=None` shows a tqdm bar
+    the returned list is shorter than `steps` and ends with that value, and no update is made from it. It also
+    says whether the parameters are still finite: an update from a finite loss can overflow them (then the loss
+    after it is the first non-finite one); nothing is copied each step to undo that. `progress=None` shows a tqdm bar
     unless WORKSHOP_PROGRESS=0 is set. On the meta device (shapes only, no values: the device-mixing
     test uses it) no loss can be read: the losses are nan and the divergence check is skipped.
     """
-    check_train_args(model, steps, lr, optimizer, OPTIMIZERS, loss_fn, grad_clip, on_step)
+    check_train_args(model, steps, lr, optimizer, OPTIMIZERS, grad_clip)
     params = [p for p in model.parameters() if p.requires_grad]
     if device is None:
         device = params[0].device
@@ -72,7 +87,6 @@ def train(
         progress = os.environ.get(PROGRESS_ENV, "1") != "0"
 
     losses = []
-    before = None  # the parameters before the last update, in case that update made them non-finite
     bar = trange(steps, desc=desc, disable=not progress, leave=False)
     for step in bar:
         x, y = check_batch(next_batch())
@@ -81,13 +95,12 @@ def train(
         readable = has_values(loss)
         losses.append(loss.item() if readable else math.nan)
         if readable and not math.isfinite(losses[-1]):
-            _stop(model, before, step, losses[-1])
+            _stop(model, step, losses[-1])
             break
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        before = [p.detach().clone() for p in params]
         opt.step()
         if on_step is not None:
             on_step(step + 1)
@@ -98,15 +111,12 @@ def train(
 
 
 @torch.no_grad()
-def _stop(model, before, step, value):
-    """Say where training diverged; if the last update already made parameters non-finite, undo it."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    undone = before is not None and not all(p.isfinite().all() for p in params)
-    if undone:
-        for p, old in zip(params, before, strict=True):
-            p.copy_(old)
-    kept = "from before the last update (which made them non-finite)" if undone else "that gave this loss"
-    print(f"train: the loss became {value} at step {step}; stopped there, the model keeps the parameters {kept}")
+def _stop(model, step, value):
+    """Say where training diverged, and whether the last update already made parameters non-finite."""
+    finite = all(p.isfinite().all() for p in model.parameters())
+    kept = "keeps the parameters that gave this loss" if finite else "has non-finite parameters: the last update"
+    hint = "" if finite else " made them so (try a lower lr or grad_clip)"
+    print(f"train: the loss became {value} at step {step}; stopped there, the model {kept}{hint}")
 
 
 def train_seeds(
@@ -139,7 +149,7 @@ def train_seeds(
     makers = make_model if isinstance(make_model, dict) else {None: make_model}
     seeds = list(seeds)
     models = [make(seed) for make in makers.values() for seed in seeds]
-    check_train_args(models[0], steps, lr, optimizer, OPTIMIZERS, loss_fn, grad_clip, None)
+    check_train_args(models[0], steps, lr, optimizer, OPTIMIZERS, grad_clip)
     if device is None:
         device = next(models[0].parameters()).device
     for model in models:

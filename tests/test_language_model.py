@@ -335,5 +335,25 @@ def test_tie_weights_shares_one_matrix_and_counts_the_saving(model):
 
 
 def test_tie_weights_needs_an_embedding_and_a_head():
-    with pytest.raises(TypeError, match="token_embedding"):
+    with pytest.raises(AttributeError, match="token_embedding"):
         tie_weights(torch.nn.Linear(2, 2))
+
+
+class BareAttention(torch.nn.Module):
+    """A learner's attention as notebook 08 builds it: in_proj, out_proj and n_heads, none of our methods."""
+
+    def __init__(self, mha):
+        super().__init__()
+        self.in_proj, self.out_proj, self.n_heads = mha.in_proj, mha.out_proj, mha.n_heads
+
+
+def test_forward_with_cache_runs_any_gpt_with_the_same_part_names(model):
+    ids = torch.randint(0, 12, (2, 6), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        expected = model(ids)
+        for block in model.blocks:
+            block.attn = BareAttention(block.attn)
+        cache = [{} for _ in model.blocks]
+        parts = [forward_with_cache(model, ids[:, :4], cache), forward_with_cache(model, ids[:, 4:5], cache)]
+        parts.append(forward_with_cache(model, ids[:, 5:], cache))
+    torch.testing.assert_close(torch.cat(parts, dim=1), expected, atol=1e-5, rtol=0)

@@ -73,6 +73,16 @@ def test_the_modules_a_learner_reads_are_mostly_maths(path):
     )
 
 
+def test_all_of_helpers_is_mostly_maths():
+    """The share across helpers/*.py, _validate.py included: moving checks there does not lower it."""
+    assert "helpers/_validate.py" in code_stats.HELPERS
+    total, checks = code_stats.count_all(code_stats.HELPERS)
+    assert checks / total <= code_stats.MAX_TOTAL_SHARE, (
+        f"helpers/: {checks} of {total} executable lines validate arguments ({checks / total:.1%} > "
+        f"{code_stats.MAX_TOTAL_SHARE:.0%}): drop checks that restate torch's own clear errors"
+    )
+
+
 def test_code_stats_counts_what_its_docstring_says(tmp_path):
     path = tmp_path / "m.py"
     path.write_text(

@@ -53,10 +53,12 @@ def test_divergence_stops_early_says_where_and_keeps_finite_parameters(capsys):
     assert len(losses) < 200 and not math.isfinite(losses[-1])
     assert all(math.isfinite(v) for v in losses[:-1])
     assert all(p.isfinite().all() for p in model.parameters())
-    assert f"at step {len(losses) - 1}; stopped there" in capsys.readouterr().out
+    assert f"at step {len(losses) - 1}; stopped there, the model keeps the parameters that gave this loss" in (
+        capsys.readouterr().out
+    )
 
 
-def test_an_update_that_makes_parameters_non_finite_is_undone(capsys):
+def test_an_update_that_makes_parameters_non_finite_is_reported(capsys):
     model = nn.Linear(1, 1, bias=False)
     with torch.no_grad():
         model.weight.fill_(1.0)
@@ -64,8 +66,10 @@ def test_an_update_that_makes_parameters_non_finite_is_undone(capsys):
     x, y = torch.tensor([[1e38]]), torch.tensor([[0.0]])
     losses = helpers.train(model, (x, y), steps=5, lr=1e10, optimizer="sgd", loss_fn=lambda out, y: (out - y).sum())
     assert len(losses) == 2 and math.isfinite(losses[0]) and not math.isfinite(losses[1])
-    assert model.weight.item() == 1.0
-    assert "from before the last update (which made them non-finite)" in capsys.readouterr().out
+    assert model.weight.item() == -math.inf  # nothing is copied each step to undo it: train says so instead
+    assert "at step 1; stopped there, the model has non-finite parameters: the last update made them so" in (
+        capsys.readouterr().out
+    )
 
 
 def test_a_model_without_parameters_is_a_clear_error():
@@ -169,3 +173,15 @@ def test_train_seeds_cuts_a_diverged_seed_like_train_and_leaves_the_others_alone
     assert len(curves[0]) == 60 and curves[0] == pytest.approx(expected[0], abs=1e-5)
     assert len(curves[1]) == len(expected[1]) < 60 and not math.isfinite(curves[1][-1])
     assert all(p.isfinite().all() for model in models for p in model.parameters())
+
+
+def test_evaluating_restores_the_previous_mode_even_after_an_exception():
+    model = nn.Sequential(nn.Dropout(0.5)).train()
+    with pytest.raises(RuntimeError, match="inside"):
+        with helpers.training.evaluating(model):
+            assert not model.training and not torch.is_grad_enabled()
+            raise RuntimeError("inside")
+    assert model.training and torch.is_grad_enabled()
+    with helpers.training.evaluating(model.eval()):
+        pass
+    assert not model.training  # a model in eval mode stays in it

@@ -1,10 +1,10 @@
 """How much of a module is the maths and how much is checking its arguments, counted with the AST.
 
-    python -m tools.code_stats                     the modules a learner reads (MODULES below)
+    python -m tools.code_stats                     every module of helpers/ (_validate.py included), and the total
     python -m tools.code_stats helpers/data.py     any modules
     python -m tools.code_stats --show [MODULE ...]  print each line counted as validation
 
-Prints, per module: executable lines, validation lines and their share.
+Prints, per module: executable lines, validation lines and their share; then the same for all of them together.
 
 An *executable line* is a physical line inside a statement, docstrings excluded: every line of a simple
 statement (a call spread over 4 lines counts 4), and the header lines of a compound one (`def`, `if`, `for`,
@@ -17,8 +17,8 @@ A *validation line* is an executable line that only checks arguments:
 - every line of a statement whose value is a call to a check, a function whose name starts with `check_` or
   `_check` (`check_positive_int(d_model, "d_model")`, `self._check_mask(mask)`, `x, y = check_batch(batch)`);
 - every line of a function whose name starts with `check_` or `_check` defined in the module, and of `assert`s.
-A call into a check counts where it is written, its body where the check is defined: `helpers/_validate.py`
-holds the shared checks, so a module that calls one spends one line on it.
+A call into a check counts where it is written, its body where the check is defined (`helpers/_validate.py`
+holds the shared checks): so the total counts both, and moving a check into _validate.py does not lower it.
 """
 
 import ast
@@ -26,9 +26,12 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-# The modules a learner reads; tests/test_tools.py keeps each one's validation share at most MAX_SHARE.
+# tests/test_tools.py keeps each module a learner reads at most MAX_SHARE validation, and all of helpers/ (HELPERS,
+# _validate.py included) at most MAX_TOTAL_SHARE.
 MODULES = ["helpers/layers.py", "helpers/training.py", "helpers/encoder_decoder.py", "helpers/language_model.py"]
 MAX_SHARE = 0.10
+HELPERS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "helpers").glob("*.py"))
+MAX_TOTAL_SHARE = 0.24  # a ratchet at what was reached (23.7%); issue 26 asks 0.20: lower it as checks go
 
 
 def _is_check_name(name):
@@ -121,11 +124,19 @@ def show(path):
         print(f"{path}:{n}: {lines[n - 1]}")
 
 
+def count_all(paths):
+    """(executable lines, validation lines) summed over `paths`."""
+    counts = [count(ROOT / path) for path in paths]
+    return sum(total for total, _ in counts), sum(checks for _, checks in counts)
+
+
 def report(paths):
     print(f"{'module':<32} {'executable':>10} {'validation':>10} {'share':>6}")
     for path in paths:
         total, checks = count(ROOT / path)
         print(f"{str(path):<32} {total:>10} {checks:>10} {checks / total:>6.0%}")
+    total, checks = count_all(paths)
+    print(f"{'all of them':<32} {total:>10} {checks:>10} {checks / total:>6.1%}")
 
 
 if __name__ == "__main__":
@@ -134,4 +145,4 @@ if __name__ == "__main__":
         for path in args[1:] or MODULES:
             show(path)
     else:
-        report(args or MODULES)
+        report(args or HELPERS)
