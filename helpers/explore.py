@@ -48,7 +48,7 @@ def _png(fig):
 
 def _figure(width=9.0, height=3.2):
     fig = Figure(figsize=(width, height), dpi=80)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.84, wspace=0.3)  # fixed: no layout pass per redraw
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.17, top=0.84, wspace=0.3)  # fixed: no layout pass per redraw
     return fig
 
 
@@ -177,7 +177,7 @@ def depth_stream(runs):
         ax1.plot(x_blocks, median(blocks, 0), "o-", label="stream RMS")
         ax1.plot(x_blocks, median(blocks, 1), "s--", label="its offset, shared by all tokens")
         ax1.plot(x_reads, median(reads, 0), ".:", color="C3", label="what each sublayer reads")
-        ax1.set(xlabel="block", ylabel="RMS (median over seeds)", yscale="log",
+        ax1.set(xlabel="block", ylabel="RMS (median)", yscale="log",
                 title=f"{arm}, {depth} blocks, {'at initialization' if when == 'init' else 'after training'}")
         ax1.legend(fontsize=7)
         for other in arms:  # every arm's loss, the chosen one in front with its range over seeds
