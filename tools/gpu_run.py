@@ -77,9 +77,7 @@ def main(argv=None):
     parser.add_argument("--json", type=pathlib.Path, help="also write the rows to this JSON file")
     parser.add_argument("notebooks", nargs="*", help="names or paths; default: every lesson in notebooks/")
     args = parser.parse_args(argv)
-    paths = [
-        (pathlib.Path(n) if pathlib.Path(n).exists() else tools.NOTEBOOKS / n).resolve() for n in args.notebooks
-    ] or sorted(tools.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    paths = tools.lessons(args.notebooks)
     rows = []
     for path in paths:
         rows.append(run_one(path, args.device))

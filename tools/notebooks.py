@@ -61,6 +61,12 @@ BUDGETS_S = {
 DEFAULT_BUDGET_S = (25.0, 10.0)
 
 
+def lessons(names=()):
+    """The notebooks named (a path, or a name in notebooks/), or every lesson when none is."""
+    paths = [pathlib.Path(n) if pathlib.Path(n).exists() else NOTEBOOKS / n for n in names]
+    return [p.resolve() for p in paths] or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
 def budget(path):
     """(seconds for the whole notebook, seconds for its slowest cell)."""
     return BUDGETS_S.get(path.name[:2], DEFAULT_BUDGET_S)
@@ -387,7 +393,7 @@ def main(argv=None):
         if len(args.paths) != 2:
             parser.error("draft takes SCRIPT.py OUT.ipynb")
         return draft(*args.paths)
-    paths = [pathlib.Path(p).resolve() for p in args.paths] or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    paths = lessons(args.paths)
     if args.command == "sync-setup":
         return sync_setup([pathlib.Path(p).resolve() for p in args.paths] or paths + sorted(STUDENT.glob("*.ipynb")))
     if args.command == "student":

@@ -521,9 +521,7 @@ def main(argv=None):
     parser.add_argument("--times", type=pathlib.Path, help="with --agenda: run times from a --json report")
     parser.add_argument("--hub", action="store_true", help="also check nbgitpuller and that the repository answers")
     args = parser.parse_args(argv)
-    paths = [
-        (pathlib.Path(n) if pathlib.Path(n).exists() else tools.NOTEBOOKS / n).resolve() for n in args.notebooks
-    ] or sorted(tools.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    paths = tools.lessons(args.notebooks)
     ok, report = True, {}
     if args.agenda:
         times = {}
