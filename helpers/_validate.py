@@ -188,8 +188,8 @@ def check_mask(mask, scores_shape, causal=False):
             f"mask must be boolean (True = may attend) or floating-point (added to the scores), got dtype "
             f"{mask.dtype}; for a 0/1 mask pass mask.bool()"
         )
-    # One that cannot broadcast is torch's own "Shape mismatch"; one with more or bigger dims would silently
-    # broadcast the output to a bigger shape.
+    # One that cannot broadcast is torch's own "Attempting to broadcast a dimension..."; one with more or bigger
+    # dims would broadcast the output to a bigger shape, silently.
     if torch.broadcast_shapes(mask.shape, scores_shape) != scores_shape:
         raise ValueError(
             f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape {tuple(scores_shape)}"
