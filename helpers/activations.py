@@ -89,6 +89,19 @@ def mean_pairwise_cosine(x):
     return (off_diagonal / (seq * (seq - 1))).mean().item()
 
 
+def offset_split(x):
+    """Split activations x (..., d) into the offset, one vector shared by every token (each feature's mean over
+    all tokens), and the rest. Returns (RMS, offset RMS, rest RMS); their squares add up: rms² = offset² + rest².
+
+    A norm's work, in two numbers: batch norm removes the offset, layer norm each token's mean over its features.
+    """
+    check_real_values(x)
+    x = x.float().reshape(-1, x.shape[-1])
+    offset = x.mean(dim=0)
+    rms, offset_rms, rest_rms = (t.pow(2).mean().sqrt().item() for t in (x, offset, x - offset))
+    return rms, offset_rms, rest_rms
+
+
 def tensor_stats(x):
     """mean, std, RMS and max |x| over all entries, and mean pairwise cosine of the token vectors."""
     check_real_values(x)

@@ -6,6 +6,7 @@ shows come from a small function of the control values (`softmax_weights`, `posi
 tests compare with the lesson's own computation. Nothing trains or downloads on a drag.
 """
 
+import functools
 import io
 import math
 
@@ -21,7 +22,7 @@ from .layers import sinusoidal_positional_encoding
 # The one mechanism: draw(**values) -> Figure, shown once, then replaced in place whenever a control moves.
 
 
-def _show(draw, controls, title=None):
+def _show(draw, controls):
     """Display draw(**defaults) as a static figure, then the controls that redraw it. Returns nothing, so a
     notebook cell that ends with the call prints no repr."""
 
@@ -35,19 +36,20 @@ def _show(draw, controls, title=None):
 
     for control in controls.values():
         control.observe(redraw, names="value")
-    box = widgets.HBox(list(controls.values()))
-    display(widgets.VBox([widgets.HTML(f"<b>{title}</b>"), box]) if title else box)
+    display(widgets.HBox(list(controls.values())))
 
 
 def _png(fig):
     """The figure as a PNG image: shown the same in JupyterLab, Colab and VS Code, with no matplotlib display hook."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
+    fig.savefig(buffer, format="png")
     return Image(buffer.getvalue(), format="png")
 
 
 def _figure(width=9.0, height=3.2):
-    return Figure(figsize=(width, height), dpi=80, layout="tight")
+    fig = Figure(figsize=(width, height), dpi=80)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.84, wspace=0.3)  # fixed: no layout pass per redraw
+    return fig
 
 
 def _slider(description, value, lo, hi, step=1, log=False):
@@ -98,11 +100,16 @@ def positions(d_model=64, max_len=64):
 # 02: the scale of the scores
 
 
-def softmax_weights(d_k, scaled, n_queries=512, n_keys=16, seed=0):
-    """Softmax weights of random queries over random keys (entries mean 0, variance 1), the scores divided by
-    sqrt(d_k) when `scaled`: (n_queries, n_keys), each row sorted from the largest weight down."""
+@functools.lru_cache(maxsize=1)
+def _queries_and_keys(n_queries, n_keys, d_max, seed):
     g = torch.Generator().manual_seed(seed)
-    q, k = torch.randn(n_queries, 1, d_k, generator=g), torch.randn(n_queries, n_keys, d_k, generator=g)
+    return torch.randn(n_queries, 1, d_max, generator=g), torch.randn(n_queries, n_keys, d_max, generator=g)
+
+
+def softmax_weights(d_k, scaled, n_queries=512, n_keys=16, seed=0, d_max=1024):
+    """Softmax weights of random queries over random keys (entries mean 0, variance 1; the first d_k of d_max
+    entries, drawn once), the scores divided by sqrt(d_k) when `scaled`: (n_queries, n_keys), largest first."""
+    q, k = (t[..., :d_k] for t in _queries_and_keys(n_queries, n_keys, d_max, seed))
     scores = (q @ k.transpose(-2, -1)).squeeze(1) / (math.sqrt(d_k) if scaled else 1.0)
     return torch.softmax(scores, dim=-1).sort(dim=-1, descending=True).values
 
@@ -130,7 +137,7 @@ def softmax_scale(n_keys=16):
         fig.suptitle(f"d_k = {d_k}, scores {'divided by √d_k' if scaled else 'raw'}", fontsize=10)
         return fig
 
-    _show(draw, {"d_k": _slider("d_k", 64, 1, 4096, step=1, log=True),
+    _show(draw, {"d_k": _slider("d_k", 64, 1, 1024, step=1, log=True),
                  "scaled": widgets.Checkbox(value=False, description="divide by √d_k")})
 
 
@@ -139,42 +146,60 @@ def softmax_scale(n_keys=16):
 
 
 def depth_stream(runs):
-    """04/05: pick a norm placement and a depth among runs computed once in the notebook.
+    """04/05: pick an arm (and a depth, where the runs hold several) and a moment among runs computed once in the
+    notebook: the stream entering each block and what each sublayer reads, each with its offset, and the loss.
 
-    runs: {(arm, depth): {"loss": (seeds, steps) training losses, "rms": (layers,) the stream's RMS after each
-    sublayer at initialization, "offset": (layers,) the RMS of its per-feature mean shared by all tokens}}.
+    runs: {(arm, depth): {"curves": per seed, the loss at each step (a run cut short by a non-finite loss ends
+    early); "init" and "trained": per seed, {"blocks": [(rms, offset, rest) of the stream entering each block],
+    "reads": [(rms, offset, rest) of each sublayer's input]}}}, as helpers.activations.offset_split gives them.
     """
-    arms = sorted({arm for arm, _ in runs}, key=list(dict.fromkeys(arm for arm, _ in runs)).index)
+    arms = list(dict.fromkeys(arm for arm, _ in runs))
     depths = sorted({depth for _, depth in runs})
 
-    def draw(arm, depth):
+    def median(rows, i):  # per position, the median over seeds of component i
+        return torch.tensor([[float(split[i]) for split in seed] for seed in rows]).median(0).values
+
+    def losses(run):  # (seeds, steps), nan after a run was cut short
+        steps = max(len(c) for c in run["curves"])
+        out = torch.full((len(run["curves"]), steps), math.nan)
+        for i, curve in enumerate(run["curves"]):
+            out[i, : len(curve)] = torch.tensor(curve, dtype=torch.float)
+        return out
+
+    def draw(arm, when, depth=depths[-1]):
         fig = _figure()
         ax1, ax2 = fig.subplots(1, 2)
-        run = runs.get((arm, depth))
-        if run is None:
-            ax1.set_title(f"{arm} was not run at {depth} blocks")
-            return fig
-        ax1.plot(torch.as_tensor(run["rms"]).numpy(), "o-", label="stream RMS")
-        ax1.plot(torch.as_tensor(run["offset"]).numpy(), "s--", label="its shared offset")
-        ax1.set(xlabel="sublayer", ylabel="size", title=f"The stream at initialization, {depth} blocks")
-        ax1.legend(fontsize=8)
-        for other_arm in arms:  # the others faint, for comparison
-            other = runs.get((other_arm, depth))
-            if other is None:
+        run = runs[arm, depth]
+        seen = run[when]
+        blocks = [s["blocks"] for s in seen]
+        reads = [s["reads"] for s in seen]
+        x_blocks, x_reads = torch.arange(len(blocks[0])), torch.arange(len(reads[0])) / 2
+        ax1.plot(x_blocks, median(blocks, 0), "o-", label="stream RMS")
+        ax1.plot(x_blocks, median(blocks, 1), "s--", label="its offset, shared by all tokens")
+        ax1.plot(x_reads, median(reads, 0), ".:", color="C3", label="what each sublayer reads")
+        ax1.set(xlabel="block", ylabel="RMS (median over seeds)", yscale="log",
+                title=f"{arm}, {depth} blocks, {'at initialization' if when == 'init' else 'after training'}")
+        ax1.legend(fontsize=7)
+        for other in arms:  # every arm's loss, the chosen one in front with its range over seeds
+            if (other, depth) not in runs:
                 continue
-            loss = torch.as_tensor(other["loss"]).float()
+            loss = losses(runs[other, depth])
             steps = range(1, loss.shape[1] + 1)
-            alpha = 1.0 if other_arm == arm else 0.25
-            ax2.plot(steps, loss.median(0).values.numpy(), alpha=alpha, label=other_arm)
-            if other_arm == arm:
-                ax2.fill_between(steps, loss.min(0).values.numpy(), loss.max(0).values.numpy(), alpha=0.2)
-        ax2.set(xlabel="step", ylabel="training loss (median, range over seeds)", yscale="log",
-                title=f"{arm}, {depth} blocks")
-        ax2.legend(fontsize=8)
+            line, = ax2.plot(steps, loss.nanmedian(0).values, alpha=1.0 if other == arm else 0.25, label=other)
+            if other == arm:
+                filled = loss.nan_to_num(nan=1e12)
+                ax2.fill_between(steps, filled.amin(0), filled.amax(0), color=line.get_color(), alpha=0.2)
+        ax2.set(xlabel="step", ylabel="loss (median, range over seeds)", yscale="log", ylim=(1e-3, 1e4),
+                title="training loss")
+        ax2.legend(fontsize=7)
         return fig
 
-    _show(draw, {"arm": widgets.Dropdown(options=arms, value=arms[0], description="norm"),
-                 "depth": widgets.SelectionSlider(options=depths, value=depths[-1], description="blocks")})
+    controls = {"arm": widgets.Dropdown(options=arms, value=arms[0], description="arm"),
+                "when": widgets.ToggleButtons(options=[("at init", "init"), ("after training", "trained")],
+                                              value="init")}
+    if len(depths) > 1:
+        controls["depth"] = widgets.SelectionSlider(options=depths, value=depths[-1], description="blocks")
+    _show(draw, controls)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -212,8 +237,8 @@ def sampling(model, tokenizer, prompt, n_chars=60, shown=20):
         ax.set_xticks(range(shown), [lab.replace(" ", "␣") for lab in labels])
         ax.set(ylabel="probability", ylim=(0, 1.02),
                title=f"next character after {prompt[-30:]!r}: T = {temperature:.2f}, top-k = {k or 'all'}")
-        fig.text(0.01, -0.02, "sample: " + text[len(prompt):].replace("\n", " "), fontsize=9, family="monospace",
-                 va="top")
+        fig.subplots_adjust(bottom=0.22)
+        fig.text(0.01, 0.02, "sample: " + text[len(prompt):].replace("\n", " "), fontsize=9, family="monospace")
         return fig
 
     _show(draw, {"prompt": widgets.Text(value=prompt, description="prompt", continuous_update=False),
@@ -247,6 +272,7 @@ def attention_heads(model, tokenizer, sentence):
 
     def draw(query):
         fig = _figure(9.0, 0.9 * n_blocks * n_heads / 2 + 1.0)
+        fig.subplots_adjust(left=0.14, bottom=0.12, top=0.9)
         ax = fig.subplots()
         rows = maps[:, :, query, : query + 1].reshape(n_blocks * n_heads, -1)
         ax.imshow(rows.numpy(), cmap="viridis", vmin=0, vmax=1, aspect="auto")
@@ -259,38 +285,3 @@ def attention_heads(model, tokenizer, sentence):
 
     _show(draw, {"query": _slider("character", len(ids) - 1, 0, len(ids) - 1)})
 
-
-if __name__ == "__main__":  # python -m helpers.explore: seconds per redraw here, PNG included (printed, not tested)
-    import time
-
-    class _Timed:  # stands in for IPython's display: each redraw makes the PNG the browser would receive
-        def __call__(self, obj, display_id=False):
-            self.controls = obj
-            return self if display_id else None
-
-        def update(self, image):
-            pass
-
-    torch.set_num_threads(1)  # as the notebooks run
-    tokenizer = __import__("helpers").data.CharTokenizer(__import__("helpers").data.load_corpus())
-    model = __import__("helpers").TinyTransformer(tokenizer.vocab_size, d_model=64, n_layers=2, n_heads=4, max_len=64)
-    runs = {(arm, n): {"loss": torch.rand(5, 200), "rms": torch.rand(2 * n), "offset": torch.rand(2 * n)}
-            for arm in ("no norm", "pre-norm", "post-norm") for n in (8, 12)}
-    cases = {"positions (01)": (lambda: positions(), "offset p' − p", range(1, 11)),
-             "softmax_scale (02)": (lambda: softmax_scale(), "d_k", [2.0**i for i in range(1, 11)]),
-             "depth_stream (04/05)": (lambda: depth_stream(runs), "norm", ["pre-norm", "post-norm"] * 5),
-             "sampling (07)": (lambda: sampling(model, tokenizer, "Ada went to the"), "temperature",
-                               [0.5 + 0.1 * i for i in range(10)]),
-             "attention_heads (07/08)": (lambda: attention_heads(model, tokenizer, "Ada went to the park."),
-                                         "character", range(10))}
-    for name, (start, control, values) in cases.items():
-        display = _Timed()
-        start()
-        box = display.controls.children[-1] if hasattr(display.controls.children[-1], "children") else display.controls
-        slider = next(c for c in box.children if c.description == control)
-        seconds = []
-        for value in values:
-            t0 = time.perf_counter()
-            slider.value = value
-            seconds.append(time.perf_counter() - t0)
-        print(f"{name:26} median {sorted(seconds)[len(seconds) // 2]:.3f} s, slowest {max(seconds):.3f} s per change")

@@ -86,3 +86,15 @@ def test_gradient_norms_per_block(model):
     block0 = torch.cat([p.grad.flatten() for p in model.blocks[0].parameters()]).norm().item()
     assert norms["block 0"] == pytest.approx(block0)
     assert all(n > 0 for n in norms.values())
+
+
+def test_offset_split_finds_a_shared_offset_and_adds_up_in_squares():
+    g = torch.Generator().manual_seed(0)
+    rest = torch.randn(4, 6, 8, generator=g)
+    rest = rest - rest.mean(dim=(0, 1))
+    offset = torch.linspace(-3.0, 3.0, 8)
+    rms, offset_rms, rest_rms = helpers.activations.offset_split(rest + offset)
+    assert offset_rms == pytest.approx(offset.pow(2).mean().sqrt().item(), abs=1e-5)
+    assert rest_rms == pytest.approx(rest.pow(2).mean().sqrt().item(), abs=1e-5)
+    assert rms**2 == pytest.approx(offset_rms**2 + rest_rms**2, rel=1e-5)
+    assert helpers.activations.offset_split(rest)[1] < 1e-6

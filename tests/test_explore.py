@@ -28,8 +28,7 @@ class Display:
         self.figures.append(obj)
 
     def control(self, description):
-        box = self.controls.children[-1] if hasattr(self.controls.children[-1], "children") else self.controls
-        return next(c for c in box.children if c.description == description)
+        return next(c for c in self.controls.children if c.description == description)
 
 
 def test_a_figure_goes_out_as_a_png():
@@ -52,8 +51,8 @@ def test_position_similarity_is_the_sum_of_one_cosine_per_pair():
 
 
 def test_softmax_weights_are_the_lessons_softmax_and_saturate_without_scaling():
-    g = torch.Generator().manual_seed(0)
-    q, k = torch.randn(512, 1, 64, generator=g), torch.randn(512, 16, 64, generator=g)
+    g = torch.Generator().manual_seed(0)  # 1024 entries drawn once; d_k = 64 takes the first 64
+    q, k = torch.randn(512, 1, 1024, generator=g)[..., :64], torch.randn(512, 16, 1024, generator=g)[..., :64]
     for scaled, divide in ((False, 1.0), (True, 8.0)):
         expected = torch.softmax((q @ k.transpose(-2, -1)).squeeze(1) / divide, dim=-1).sort(-1, True).values
         assert torch.allclose(explore.softmax_weights(64, scaled), expected, atol=1e-6)
@@ -86,19 +85,25 @@ def test_positions_explorer_marks_the_offset(monkeypatch):
     assert [b.get_height() for b in shown.figures[-1].axes[1].patches] == pytest.approx(per_pair.tolist())
 
 
-def test_depth_explorer_shows_the_chosen_runs_median_and_stream(monkeypatch):
-    loss = torch.tensor([[3.0, 2.0, 1.0], [5.0, 4.0, 0.5], [4.0, 1.0, 2.0]])
-    runs = {(arm, depth): {"loss": loss * (depth + (arm == "pre-norm")), "rms": torch.arange(depth * 2.0),
-                           "offset": torch.zeros(depth * 2)}
-            for arm in ("no norm", "pre-norm") for depth in (2, 4)}
+def test_depth_explorer_shows_the_chosen_runs_stream_reads_and_losses(monkeypatch):
+    def run(scale, blown=False):  # 3 seeds, 2 blocks; the last seed's loss cut short when it blew up
+        seen = [{"blocks": [(scale * (s + 1), 0.5 * scale, 0.1), (2 * scale, scale, 0.2)],
+                 "reads": [(1.0, 0.3, 0.9)] * 4} for s in range(3)]
+        curves = [[3.0, 2.0, 1.0], [5.0, 4.0, 0.5], [4.0, 1.0] if blown else [4.0, 1.0, 2.0]]
+        return {"curves": curves, "init": seen, "trained": [{**s, "reads": [(9.0, 1.0, 8.0)] * 4} for s in seen]}
+
+    runs = {("no norm", 2): run(1.0), ("pre-norm", 2): run(10.0, blown=True)}
     shown = Display(monkeypatch)
     explore.depth_stream(runs)
-    shown.control("norm").value = "pre-norm"
-    shown.control("blocks").value = 2
+    assert "depth" not in [c.description for c in shown.controls.children], "one depth: no depth control"
+    shown.control("arm").value = "pre-norm"
     stream_ax, loss_ax = shown.figures[-1].axes
-    assert list(stream_ax.lines[0].get_ydata()) == [0, 1, 2, 3]
+    assert list(stream_ax.lines[0].get_ydata()) == [20.0, 20.0] and list(stream_ax.lines[1].get_ydata()) == [5, 10]
     pre = next(line for line in loss_ax.lines if line.get_label() == "pre-norm")
-    assert list(pre.get_ydata()) == (loss * 3).median(0).values.tolist() and pre.get_alpha() == 1.0
+    # the median over seeds (torch takes the lower of two middle values); the run cut short drops out at step 3
+    assert list(pre.get_ydata()) == [4.0, 2.0, 0.5] and pre.get_alpha() == 1.0
+    next(c for c in shown.controls.children if c.description == "").value = "trained"
+    assert list(shown.figures[-1].axes[0].lines[2].get_ydata()) == [9.0] * 4
 
 
 @pytest.fixture(scope="module")

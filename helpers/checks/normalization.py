@@ -146,4 +146,6 @@ WHY.update({
     "which slows learning down more": "shifted, every input is near 10, so the weights of a unit are all pushed the "
     "same way together and most first-layer ReLUs start dead or always on; scaled, the inputs stay centred and "
     "every unit still bends somewhere among them.",
+    "all five small-branch runs stable": "small branches keep the stream small at initialization only; without a "
+    "norm nothing bounds what each sublayer reads once training makes the stream grow, and the runs blow up.",
 })
