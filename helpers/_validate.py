@@ -26,13 +26,13 @@ def check_sizes(**sizes):
         check_positive_int(value, name)
 
 
-def check_positive_number(value, name, *, optional=False):
-    """The one positive-number check (lr, eps, base, grad_clip, temperature...): an int or float > 0, or None
+def check_positive_number(value, name, *, optional=False, note=""):
+    """The one positive-number check (lr, eps, base, grad_clip, temperature...): a finite int or float > 0, or None
     when `optional`. A string such as "1e-3" is refused too, with a ValueError naming the argument."""
     if optional and value is None:
         return
-    if not _is_number(value) or not value > 0:
-        raise ValueError(f"{name} must be a positive number{' or None' if optional else ''}, got {value!r}")
+    if not _is_number(value) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a positive number{' or None' if optional else ''}{note}, got {value!r}")
 
 
 def check_fraction(value, name, *, optional=False, note=""):
@@ -183,24 +183,14 @@ def check_mask(mask, scores_shape, causal=False):
     disguise, that would hide nothing), one holding nan or +inf, or one that leaves a query with no key (its
     weights would be nan).
     """
-    scores_shape = torch.Size(scores_shape)
-    if not isinstance(mask, torch.Tensor):
-        raise TypeError(
-            f"mask must be a torch.Tensor broadcastable to the scores' shape {tuple(scores_shape)} "
-            "(..., seq_q, seq_k), "
-            f"got {type(mask).__name__}"
-        )
     if mask.dtype != torch.bool and not mask.is_floating_point():
         raise TypeError(
             f"mask must be boolean (True = may attend) or floating-point (added to the scores), got dtype "
             f"{mask.dtype}; for a 0/1 mask pass mask.bool()"
         )
-    try:
-        broadcast = torch.broadcast_shapes(mask.shape, scores_shape)
-    except RuntimeError:
-        broadcast = None
-    if broadcast != scores_shape or mask.dim() > len(scores_shape):
-        # A mask with more or bigger dims would broadcast the output to a bigger shape: never what was meant.
+    # One that cannot broadcast is torch's own "Attempting to broadcast a dimension..."; one with more or bigger
+    # dims would broadcast the output to a bigger shape, silently.
+    if torch.broadcast_shapes(mask.shape, scores_shape) != scores_shape:
         raise ValueError(
             f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape {tuple(scores_shape)}"
         )
@@ -258,33 +248,13 @@ def check_train_args(model, steps, lr, optimizer, optimizers, grad_clip):
     check_choice(optimizer, "optimizer", optimizers)
 
 
-def check_data(data):
-    """train's data: an (x, y) pair of tensors, an object with get_batch(batch_size, generator), or a function
-    (batch_size, generator) -> (x, y)."""
-    if isinstance(data, tuple) and len(data) == 2:
-        if not all(isinstance(t, torch.Tensor) for t in data):
-            got = ", ".join(type(t).__name__ for t in data)
-            raise TypeError(f"data: an (x, y) pair must hold two torch.Tensors, got ({got}); use torch.as_tensor(...)")
-        return
-    if not callable(getattr(data, "get_batch", data)):
-        raise TypeError(
-            "data must be an (x, y) tuple, an object with get_batch(batch_size, generator), "
-            f"or a function (batch_size, generator) -> (x, y); got {type(data).__name__}"
-        )
-
-
 def check_batch(batch):
-    """What train's data gave for one step: an (x, y) pair of tensors. Returns it."""
+    """What train's data gave for one step: an (x, y) pair of tensors (numpy arrays would fail later, far from
+    here). Data of the wrong kind is Python's own "'int' object is not callable". Returns the pair."""
     if not (isinstance(batch, (tuple, list)) and len(batch) == 2 and all(isinstance(t, torch.Tensor) for t in batch)):
-        got = type(batch).__name__ + (f" of {len(batch)}" if isinstance(batch, (tuple, list)) else "")
-        raise TypeError(f"data must give an (x, y) pair of torch.Tensors for each batch, got {got}")
+        got = [type(t).__name__ for t in batch] if isinstance(batch, (tuple, list)) else type(batch).__name__
+        raise TypeError(f"data must give an (x, y) pair of two torch.Tensors, got {got}; use torch.as_tensor(...)")
     return batch
-
-
-def check_loss(loss):
-    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-        got = f"shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor) else type(loss).__name__
-        raise ValueError(f"loss_fn must return a single-value tensor, got {got}")
 
 
 def check_loss_args(output, y, ignore_index):
@@ -310,25 +280,12 @@ def check_loss_args(output, y, ignore_index):
 # ----------------------------------------------------------------------------- activations
 
 
-def check_watch_args(model, modules):
-    """modules None, or a non-empty dict {name: module} or list of modules, each module once (watched twice, it
-    would record every output twice)."""
-    if modules is None:
-        return
-    if isinstance(modules, torch.nn.Module) or not isinstance(modules, (dict, list, tuple, torch.nn.ModuleList)):
-        raise TypeError(f"modules must be a dict {{name: module}} or a list of modules, got {type(modules).__name__}")
-    if not len(modules):
-        raise ValueError("modules is empty: name at least one module to watch, or pass modules=None for the blocks")
-    named = modules if isinstance(modules, dict) else dict(enumerate(modules))
-    wrong = {name: type(m).__name__ for name, m in named.items() if not isinstance(m, torch.nn.Module)}
-    if wrong:
-        raise TypeError(f"modules must be torch.nn.Module objects, got {wrong}")
-    names = {}
-    for name, m in named.items():
-        names.setdefault(id(m), []).append(name)
-    twice = [found for found in names.values() if len(found) > 1]
-    if twice:
-        raise ValueError(f"the same module is watched under several names {twice}: name each module once")
+def check_watched(named):
+    """{name: module}, at least one, each module once: none would record nothing, one watched twice would record
+    every output twice. A module of the wrong kind is Python's own "'int' object has no attribute
+    'register_forward_hook'"."""
+    if not named or len({id(m) for m in named.values()}) < len(named):
+        raise ValueError(f"modules must name at least one module, each module once; got {list(named)}")
 
 
 def check_all_ran(calls, model):
@@ -345,23 +302,19 @@ def check_token_vectors(x):
     """(batch, seq, d) or (seq, d) with batch >= 1, seq >= 2, d >= 1, and no all-zero vector (which has no
     direction: its cosine would read 0, as if at right angles). Reads x's values."""
     check_tensor(x, "x", layout="(batch, seq, d) or (seq, d)", ndim=(2, 3))
-    if x.shape[-1] == 0:
-        raise ValueError(f"x: the token vectors are empty (shape {tuple(x.shape)}), they have no direction")
     if x.shape[-2] < 2:
         raise ValueError(f"need at least 2 tokens to compare, got shape {tuple(x.shape)}")
     if x.numel() == 0:
         raise ValueError(f"x: the batch is empty (shape {tuple(x.shape)}): there are no tokens to compare")
-    if has_values(x) and (x == 0).all(dim=-1).any():
+    if has_values(x) and (x == 0).all(dim=-1).any():  # also the empty vectors of d = 0
         raise ValueError(
             f"x holds an all-zero token vector (shape {tuple(x.shape)}): it has no direction, so no cosine with others"
         )
 
 
 def check_real_values(x):
-    """A real tensor of any shape with at least one entry."""
-    check_tensor(x, "x", layout="(...) with at least one entry", floating=False)
-    if x.numel() == 0:
-        raise ValueError(f"x is empty (shape {tuple(x.shape)}): there is nothing to summarise")
+    """Not complex: x.float() would drop the imaginary part with only a warning. An empty x is torch's own
+    "max(): Expected reduction dim to be specified for input.numel() == 0"."""
     if x.is_complex():
         raise TypeError(f"x must be a real tensor, got dtype {x.dtype}")
 
@@ -371,64 +324,24 @@ def check_has_gradients(grads, name):
         raise ValueError(f"{name} has no gradients: call loss.backward() first")
 
 
-def check_stats(stats, columns):
-    """A {layer name: stats dict} with every column in `columns`."""
-    if not isinstance(stats, dict):
-        raise TypeError(f"stats must be a dict {{layer name: stats dict}}, got {type(stats).__name__}")
-    missing = sorted({c for s in stats.values() for c in columns if not isinstance(s, dict) or c not in s})
-    if missing:
-        raise ValueError(f"stats lack the columns {missing}; pass what activation_stats returns, or choose columns")
-
-
 # ----------------------------------------------------------------------------- plotting
 
 
-def check_runs(runs, stat):
-    """{layer name: stats dict} or {variant: {layer name: stats dict}}, non-empty, every variant with the same
-    layers, each stats dict holding `stat`."""
-    if not isinstance(runs, dict) or not runs:
+def check_runs(runs):
+    """{variant: {layer name: stats dict}}, not empty, every variant with the same layers in one order: else the
+    x axis would silently name the wrong layers. A stat not in the stats is Python's own KeyError naming it."""
+    layers = [list(stats) for stats in runs.values()]
+    if not layers[0] or any(names != layers[0] for names in layers):
         raise ValueError(
-            "runs must be a non-empty dict: {layer name: stats} (from activations.activation_stats) or "
-            f"{{variant label: {{layer name: stats}}}}, got {runs!r}"[:300]
-        )
-
-    def is_stats(v):
-        return isinstance(v, dict) and v and not any(isinstance(s, dict) for s in v.values())
-
-    variants = {"model": runs} if all(is_stats(v) for v in runs.values()) else runs
-    for label, stats in variants.items():
-        if not isinstance(stats, dict) or not stats or not all(isinstance(s, dict) for s in stats.values()):
-            raise ValueError(
-                f"{label}: expected a non-empty {{layer name: stats dict}} as from activations.activation_stats, "
-                f"got {stats!r}"[:300]
-            )
-        missing = [n for n, s in stats.items() if stat not in s]
-        if missing:
-            choices = sorted(next(iter(stats.values())))
-            raise KeyError(f"{label}: no {stat!r} in the stats of {missing}; choose one of {choices}")
-    layers = {label: list(stats) for label, stats in variants.items()}
-    first, *_ = layers.values()
-    different = {label: names for label, names in layers.items() if names != first}
-    if different:
-        raise ValueError(
-            f"the variants must have the same layers, in the same order, to share the x axis: {first} vs {different}"
+            f"runs must be non-empty and every variant must have the same layers, in one order: {layers}"[:300]
         )
 
 
-def check_matrix(t, name, layout, hint=""):
-    """A non-empty 2-D tensor, numpy array or nested list of numbers."""
-    try:
-        m = None if t is None or isinstance(t, (str, bytes)) else torch.as_tensor(t)
-    except (TypeError, ValueError, RuntimeError):
-        m = None
-    if m is None:
-        raise TypeError(
-            f"{name} must be a tensor (or array, or list of lists of numbers) of shape {layout}, got {t!r}"[:300]
-        )
-    if m.dim() != 2:
-        raise ValueError(f"{name}: expected shape {layout}, got {tuple(m.shape)}{hint}")
-    if 0 in m.shape:
-        raise ValueError(f"{name}: the matrix is empty, shape {tuple(m.shape)}")
+def check_matrix(m, name, layout, hint=""):
+    """A non-empty 2-D tensor: imshow would silently draw a 3-D one with 3 or 4 columns as colours. What is no
+    tensor, array or list of numbers is torch's own "Could not infer dtype of NoneType"."""
+    if m.dim() != 2 or 0 in m.shape:
+        raise ValueError(f"{name}: expected a non-empty matrix of shape {layout}, got {tuple(m.shape)}{hint}")
 
 
 def check_labels(labels, n, name, what, shape):
@@ -436,19 +349,11 @@ def check_labels(labels, n, name, what, shape):
         raise ValueError(f"{name}: {len(labels)} labels for {n} {what} of weights with shape {tuple(shape)}")
 
 
-def check_losses(losses):
-    """{label: a flat, non-empty list of numbers}."""
-    if not losses:
-        raise ValueError("losses is empty: pass a list of per-step losses or {label: list of losses}")
-    for label, values in losses.items():
-        try:
-            values = torch.as_tensor(list(values), dtype=torch.float64)
-        except (TypeError, ValueError, RuntimeError):
-            raise TypeError(f"{label}: expected a list of numbers (per-step losses), got {values!r}"[:300]) from None
-        if not len(values):
-            raise ValueError(f"{label}: no values to plot (an empty list of losses)")
-        if values.dim() != 1:
-            raise ValueError(f"{label}: expected a flat list of per-step losses, got shape {tuple(values.shape)}")
+def check_losses(label, values):
+    """A flat, non-empty series of losses: a nested one would silently plot as several curves, an empty one as
+    none. What is not numbers is numpy's own "could not convert string to float"."""
+    if values.ndim != 1 or not len(values):
+        raise ValueError(f"{label}: expected a flat, non-empty list of losses, got shape {tuple(values.shape)}")
 
 
 # ----------------------------------------------------------------------------- language models (07, 08)
@@ -472,10 +377,7 @@ def check_generate_args(model, prompt, max_new_tokens, temperature, top_k, use_c
         raise ValueError("prompt must hold at least one token id: the model needs something to continue")
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    if not _is_number(temperature) or not math.isfinite(temperature):
-        raise TypeError(f"temperature must be a finite number > 0, got {temperature!r}")
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0 (for greedy decoding use top_k=1), got {temperature}")
+    check_positive_number(temperature, "temperature", note=" (for greedy decoding use top_k=1)")
     max_len = getattr(model, "max_len", None)
     if top_k is not None and (
         isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= (vocab_size or top_k)

@@ -11,9 +11,8 @@ from ._validate import (
     check_all_ran,
     check_has_gradients,
     check_real_values,
-    check_stats,
     check_token_vectors,
-    check_watch_args,
+    check_watched,
 )
 
 
@@ -30,10 +29,11 @@ def default_modules(model):
 
 
 def _as_named(model, modules):
-    check_watch_args(model, modules)
     if modules is None:
         return default_modules(model)
-    return modules if isinstance(modules, dict) else {f"layer {i}": m for i, m in enumerate(modules)}
+    named = modules if isinstance(modules, dict) else {f"layer {i}": m for i, m in enumerate(modules)}
+    check_watched(named)
+    return named
 
 
 def record_activations(model, x, modules=None, include_input=True):
@@ -133,8 +133,7 @@ def gradient_norms(model, modules=None):
 
 def format_stats(stats, digits=3, columns=("mean", "std", "rms", "max_abs", "cosine")):
     """A fixed-width table of per-layer statistics, rounded so that re-runs print the same text."""
-    check_stats(stats, columns)
-    width = max(len(n) for n in stats) if stats else 5
+    width = max((len(n) for n in stats.keys()), default=5)  # a list is "'list' object has no attribute 'keys'"
     header = f"{'layer':<{width}}" + "".join(f"{c:>10}" for c in columns)
     rows = [header]
     for name, s in stats.items():

@@ -10,7 +10,7 @@ import pathlib
 
 import torch
 
-from ._validate import check_positive_int
+from ._validate import check_choice, check_fraction, check_positive_int
 from .training import IGNORE, evaluating
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
@@ -21,14 +21,10 @@ class _Task:
 
     def get_batch(self, batch_size, generator=None):
         check_positive_int(batch_size, "batch_size")
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
         return self._make(batch_size, generator)
 
     def accuracy(self, model, batch_size=512, seed=1234):
         """Fraction of scored positions where the model's top token is the target, on fresh data."""
-        if not isinstance(model, torch.nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         g = torch.Generator().manual_seed(seed)
         x, y = self.get_batch(batch_size, g)
         device = next(model.parameters(), torch.empty(0)).device  # a model without parameters runs on the CPU
@@ -129,8 +125,6 @@ class CharTokenizer:
         self._ids = {c: i for i, c in enumerate(self.chars)}
 
     def encode(self, text):
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {type(text).__name__}")
         unknown = sorted(set(text) - set(self._ids))
         if unknown:
             raise ValueError(f"characters not in the vocabulary: {unknown!r}")
@@ -138,32 +132,20 @@ class CharTokenizer:
 
     def decode(self, ids):
         """ids: a 1-D tensor or a list of ints in [0, vocab_size)."""
-        if isinstance(ids, torch.Tensor):
-            if ids.dim() != 1 or ids.is_floating_point() or ids.is_complex():
-                raise ValueError(
-                    f"ids must be a 1-D tensor of integer ids, got dtype {ids.dtype}, shape {tuple(ids.shape)}"
-                )
-            ids = ids.tolist()
-        elif isinstance(ids, str) or not hasattr(ids, "__iter__"):
-            raise TypeError(f"ids must be a 1-D tensor or a list of ints, got {type(ids).__name__}")
-        ids = list(ids)
-        wrong = [i for i in ids if isinstance(i, bool) or not isinstance(i, numbers.Integral)]
+        ids = ids.tolist() if isinstance(ids, torch.Tensor) else list(ids)
+        # One check for every wrong id (a float, a str, a row of a 2-D tensor, one out of range): a negative one
+        # would silently index self.chars from the end.
+        wrong = [
+            i for i in ids if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= i < self.vocab_size
+        ]
         if wrong:
-            raise TypeError(f"ids must be ints, got {wrong[:5]!r}")
-        ids = [int(i) for i in ids]
-        outside = [i for i in ids if not 0 <= i < self.vocab_size]
-        if outside:
-            raise ValueError(f"ids must be in [0, {self.vocab_size}), got {outside[:5]!r}")
+            raise ValueError(f"ids must be ints in [0, {self.vocab_size}) in a list or 1-D tensor, got {wrong[:5]!r}")
         return "".join(self.chars[i] for i in ids)
 
 
 def load_corpus(name="tiny_stories.txt"):
     """The text of a corpus shipped in data/ (see data/README.md for how it is made)."""
-    if not isinstance(name, (str, pathlib.PurePath)):
-        raise TypeError(f"name must be the file name of a corpus in data/, e.g. 'tiny_stories.txt', got {name!r}")
     path = DATA_DIR / name
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder: name a text file in it, e.g. load_corpus('tiny_stories.txt')")
     if not path.exists():
         raise FileNotFoundError(f"{path} not found; run `python data/make_tiny_stories.py` to regenerate it")
     return path.read_text(encoding="utf-8")
@@ -175,18 +157,12 @@ class CharCorpus(_Task):
     def __init__(self, text=None, block_size=32, split="train", train_fraction=0.9):
         text = load_corpus() if text is None else text
         check_positive_int(block_size, "block_size")
-        if (
-            isinstance(train_fraction, bool)
-            or not isinstance(train_fraction, (int, float))
-            or not 0 < train_fraction < 1
-        ):
-            raise ValueError(f"train_fraction must be a number between 0 and 1 (exclusive), got {train_fraction!r}")
+        check_fraction(train_fraction, "train_fraction")  # 0 or 1 leave a split empty: refused below
         self.tokenizer = CharTokenizer(text)
         self.vocab_size, self.block_size = self.tokenizer.vocab_size, block_size
         ids = self.tokenizer.encode(text)
         cut = int(len(ids) * train_fraction)
-        if split not in ("train", "val"):
-            raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+        check_choice(split, "split", ("train", "val"))
         self.ids = ids[:cut] if split == "train" else ids[cut:]
         if len(self.ids) <= block_size:
             raise ValueError(f"the {split} text has {len(self.ids)} characters, too few for block_size={block_size}")

@@ -1,6 +1,7 @@
 """One look for every figure: title, labelled axes, legend, small PNGs. Every function returns its Figure."""
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 
 from ._validate import check_labels, check_losses, check_matrix, check_positive_int, check_runs
@@ -24,8 +25,9 @@ def use_workshop_style():
 
 def _to_numpy(t, name, layout, hint=""):
     """A 2-D tensor, array or nested list as a float numpy array; refused with a message naming `name` otherwise."""
-    check_matrix(t, name, layout, hint)
-    return torch.as_tensor(t).detach().float().cpu().numpy()
+    m = torch.as_tensor(t)
+    check_matrix(m, name, layout, hint)
+    return m.detach().float().cpu().numpy()
 
 
 def plot_activation_magnitudes(runs, stat="rms", log=False, title=None):
@@ -34,9 +36,9 @@ def plot_activation_magnitudes(runs, stat="rms", log=False, title=None):
     runs: {variant label: {layer name: stats dict}} as from activations.activation_stats,
     or a single {layer name: stats dict} for one variant. Every variant has the same layers.
     """
-    check_runs(runs, stat)
     if not any(isinstance(s, dict) for v in runs.values() for s in v.values()):
         runs = {"model": runs}  # one variant: {layer name: stats dict}
+    check_runs(runs)
     fig, ax = plt.subplots()
     for label, stats in runs.items():
         ax.plot(range(len(stats)), [s[stat] for s in stats.values()], marker="o", label=label)
@@ -94,11 +96,13 @@ def _heatmap(matrix, xlabel, ylabel, title, value_label, figsize=None, **imshow)
 def plot_losses(losses, title="Training loss", log=False, smooth=1):
     """Loss curves, {label: list of per-step losses}; smooth > 1 draws a running mean over that many steps."""
     losses = losses if isinstance(losses, dict) else {"loss": losses}
-    check_losses(losses)
     check_positive_int(smooth, "smooth")
+    if not losses:
+        raise ValueError("losses is empty: pass a list of per-step losses or {label: list of losses}")
     fig, ax = plt.subplots()
     for label, values in losses.items():
-        values = torch.as_tensor(list(values), dtype=torch.float64)
+        values = torch.as_tensor(np.asarray(list(values), dtype=np.float64))
+        check_losses(label, values)
         if smooth > 1 and len(values) >= smooth:
             values = values.unfold(0, smooth, 1).mean(-1)
             steps = range(smooth - 1, smooth - 1 + len(values))

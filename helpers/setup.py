@@ -18,10 +18,8 @@ def seed_everything(seed=0):
     """Seed Python, NumPy and torch (all devices), so a re-run draws the same numbers."""
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if not 0 <= seed < 2**32:  # NumPy's range
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    np.random.seed(seed)  # first: out of [0, 2**32) it is NumPy's "Seed must be between 0 and 2**32 - 1"
     random.seed(seed)
-    np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds CUDA and MPS
     return seed
 

@@ -131,7 +131,7 @@ def test_attention_type_errors():
 
 def test_attention_mask_errors():
     x = torch.zeros(1, 3, 4)
-    with pytest.raises(ValueError, match=r"mask of shape \(4, 4\) does not broadcast"):
+    with pytest.raises(RuntimeError, match=r"Attempting to broadcast .* \(1, 3, 3\).* \[1, 4, 4\]"):  # torch's own
         helpers.attention(x, x, x, mask=torch.ones(4, 4, dtype=torch.bool))
     with pytest.raises(ValueError, match="no key to attend to"):
         helpers.attention(x, x, x, mask=torch.zeros(3, 3, dtype=torch.bool))
@@ -292,7 +292,7 @@ def test_multi_head_attention_refuses_masks_of_other_ranks(shape):
 
 
 def test_a_per_sequence_mask_of_the_wrong_batch_is_refused():
-    with pytest.raises(ValueError, match="does not broadcast"):
+    with pytest.raises(RuntimeError, match=r"Attempting to broadcast .* \[3, 2, 4, 4\]"):  # torch's own
         helpers.MultiHeadAttention(8, 2)(torch.zeros(2, 4, 8), mask=torch.ones(3, 4, 4, dtype=torch.bool))
 
 

@@ -33,7 +33,7 @@ def test_activation_magnitudes_one_and_several_variants(stats):
 
 
 def test_activation_magnitudes_unknown_stat(stats):
-    with pytest.raises(KeyError, match="no 'median'"):
+    with pytest.raises(KeyError, match="'median'"):
         plotting.plot_activation_magnitudes({"a": stats}, stat="median")
 
 
@@ -42,7 +42,7 @@ def test_attention_heatmap():
     fig = plotting.plot_attention(weights, tokens=list("abcd"))
     assert isinstance(fig, Figure)
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == list("abcd")
-    with pytest.raises(ValueError, match=r"expected shape \(seq_q, seq_k\), got \(2, 4, 4\)"):
+    with pytest.raises(ValueError, match=r"shape \(seq_q, seq_k\), got \(2, 4, 4\)"):
         plotting.plot_attention(torch.rand(2, 4, 4))
 
 

@@ -91,7 +91,7 @@ def test_a_function_as_data():
 def test_bad_arguments():
     with pytest.raises(ValueError, match=r"optimizer must be one of \['adam', 'adamw', 'sgd'\]"):
         helpers.train(tiny_model(), ReverseTask(6, 6), steps=1, optimizer="lion")
-    with pytest.raises(TypeError, match="data must be"):
+    with pytest.raises(TypeError, match=r"pair of two torch.Tensors, got \[.int., .int., .int.\]"):
         helpers.train(tiny_model(), [1, 2, 3], steps=1)
     with pytest.raises(ValueError, match="steps must be a positive int"):
         helpers.train(tiny_model(), ReverseTask(6, 6), steps=0)

@@ -31,7 +31,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODULES = ["helpers/layers.py", "helpers/training.py", "helpers/encoder_decoder.py", "helpers/language_model.py"]
 MAX_SHARE = 0.10
 HELPERS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "helpers").glob("*.py"))
-MAX_TOTAL_SHARE = 0.24  # a ratchet at what was reached (23.7%); issue 26 asks 0.20: lower it as checks go
+MAX_TOTAL_SHARE = 0.195  # a ratchet at what was reached (19.4%; issue 26 asked <= 20%): lower it as checks go
 
 
 def _is_check_name(name):
