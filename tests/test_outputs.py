@@ -114,3 +114,13 @@ def test_markdown_cells_do_not_shift_the_numbers():
 def test_a_run_of_another_notebook_is_refused():
     with pytest.raises(ValueError, match="not have the same code cells"):
         outputs.differences(notebook(("a", [])), notebook(("b", [])))
+
+
+def test_off_the_reference_only_exact_cells_warnings_and_errors_may_not_differ():
+    committed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"x{i}", execution_count=i + 1)
+                                                for i in range(3)])
+    committed.cells[1].metadata["tags"] = ["nbval-check-output"]
+    found = [outputs.Difference(0, outputs.OTHER, "stdout", "the fox", "a dog"),  # a sample: moves with the CPU
+             outputs.Difference(1, outputs.OTHER, "stdout", "(4, 12)", "(4, 16)"),  # exact by construction
+             outputs.Difference(2, outputs.OTHER, "stderr", "", "UserWarning")]  # a warning, anywhere
+    assert [d.cell for d in outputs.unexpected(found, committed)] == [1, 2]

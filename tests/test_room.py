@@ -68,6 +68,7 @@ def test_report_says_per_learner_what_held_and_the_machine():
             cpu_seconds=6.5,
             threads=1,
             differences=[NUMBERS_7, OTHER_9],
+            unexpected=[OTHER_9],  # in a cell compared exactly (tools.outputs.unexpected)
         ),
         learner(3, seconds=1.0, slowest=(2, 0.5), error="cell 2: AssertionError: loss"),
         learner(

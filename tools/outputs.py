@@ -129,6 +129,15 @@ def differences(committed_nb, fresh_nb, patterns=None):
     return found
 
 
+def unexpected(found, committed_nb):
+    """The differences that no machine may show: those in a cell the portable check compares (tagged
+    nbval-check-output: exact by construction), and any warning or error. The rest, trained numbers and sampled text
+    in the other cells, move with the CPU or GPU: expected off the reference's machine."""
+    code = [c for c in committed_nb.cells if c.cell_type == "code"]
+    exact = {n for n, c in enumerate(code) if "nbval-check-output" in c.metadata.get("tags", [])}
+    return [d for d in found if d.cell in exact or d.key in ("stderr", "ename", "evalue")]
+
+
 def cells(found, which=None):
     """The numbers of the cells with a difference (of kind `which`, or any); a cell counts as "other" when any of
     its differences is."""

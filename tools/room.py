@@ -62,12 +62,13 @@ class Learner:
     threads: int | None = None
     error: str | None = None
     differences: list = dataclasses.field(default_factory=list)  # tools.outputs.Difference, one per cell and key
+    unexpected: list = dataclasses.field(default_factory=list)  # those no machine may show
     client: NotebookClient | None = dataclasses.field(default=None, repr=False)
 
     @property
     def ok(self):
-        """Every cell ran and no output differs but in its numbers (a server whose CPU is not the reference's)."""
-        return self.error is None and not outputs.cells(self.differences, outputs.OTHER)
+        """Every cell ran and no output differs where no machine may (tools.outputs.unexpected)."""
+        return self.error is None and not self.unexpected
 
 
 def run_learner(learner, patterns, timeout, stop):
@@ -111,6 +112,7 @@ def run_learner(learner, patterns, timeout, stop):
     text = "".join(o.get("text", "") for o in probe).strip()
     learner.threads = int(text) if text.isdigit() else None
     learner.differences = outputs.differences(reference, nb, patterns)
+    learner.unexpected = outputs.unexpected(learner.differences, reference)
 
 
 class Meter:
