@@ -168,6 +168,7 @@ def depth_stream(runs):
 
     def draw(arm, when, depth=depths[-1]):
         fig = _figure()
+        fig.subplots_adjust(left=0.12)  # room for the log axis' tick labels
         ax1, ax2 = fig.subplots(1, 2)
         run = runs[arm, depth]
         seen = run[when]
