@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from .language_model import next_token_probs
 from .layers import sinusoidal_positional_encoding
+from .training import evaluating
 
 # ---------------------------------------------------------------------------------------------------------
 # The one mechanism: draw(**values) -> Figure, shown once, then replaced in place whenever a control moves.
@@ -207,15 +208,10 @@ def depth_stream(runs):
 # 07: sampling
 
 
-@torch.no_grad()
 def next_char_distribution(model, ids, temperature, top_k):
     """The probabilities lm.generate draws the token after `ids` from (the model in eval mode, as it runs there)."""
-    was_training = model.training
-    model.eval()
-    try:
-        logits = model(ids[None, -model.max_len:].to(next(model.parameters()).device))[0, -1]
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        logits = model(ids[None, -model.max_len :].to(next(model.parameters()).device))[0, -1]
     return next_token_probs(logits.float().cpu(), temperature, top_k)
 
 
@@ -252,15 +248,10 @@ def sampling(model, tokenizer, prompt, n_chars=60, shown=20):
 # 07/08: attention heads
 
 
-@torch.no_grad()
 def head_weights(model, ids):
     """Every block's attention weights on one sequence (eval mode): (blocks, heads, query, key)."""
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         model(ids[None].to(next(model.parameters()).device))
-    finally:
-        model.train(was_training)
     return torch.stack([block.attn.weights[0].cpu() for block in model.blocks])
 
 
